@@ -40,7 +40,9 @@ void af_error_prefix(af_error *err, const char *fmt, ...) {
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    /* A message that outgrows the buffer is cut at its end; the context stays in front. */
+    if (snprintf(err->msg, sizeof err->msg, "%s: %s", head, old) >= (int)sizeof err->msg)
+        err->msg[sizeof err->msg - 1] = '\0';
 }
 
 void af_error_clear(af_error *err) {
