@@ -1,0 +1,69 @@
+#include "mpi_util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+af_world af_world_get(void) {
+    af_world w;
+    MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &w.size);
+    return w;
+}
+
+int af_mpi_agree(int local_failed, af_error *err) {
+    af_world w = af_world_get();
+    int mine = local_failed ? w.rank : w.size, first = w.size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == w.size)
+        return 0;
+    /* Everyone takes the first failing rank's message and code. */
+    af_error shared;
+    memset(&shared, 0, sizeof shared);
+    if (w.rank == first)
+        shared = *err;
+    MPI_Bcast(&shared, (int)sizeof shared, MPI_BYTE, first, MPI_COMM_WORLD);
+    *err = shared;
+    if (first != 0 && w.rank == 0 && !strstr(err->msg, "(rank ")) {
+        size_t used = strlen(err->msg);
+        snprintf(err->msg + used, sizeof err->msg - used, " (rank %d)", first);
+    }
+    return -1;
+}
+
+void af_bcast_bytes(void *buf, size_t len) {
+    /* MPI counts are int: send large buffers in pieces. */
+    const size_t chunk = (size_t)1 << 30;
+    for (size_t off = 0; off < len; off += chunk) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+}
+
+void *af_bcast_blob(const void *data, size_t len, size_t *out_len, af_error *err) {
+    af_world w = af_world_get();
+    uint64_t n = w.rank == 0 ? (uint64_t)len : 0;
+    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    void *copy = malloc(n ? n : 1);
+    int failed = copy == NULL;
+    if (failed)
+        af_fail(err, AF_E_INTERNAL, "out of memory receiving %llu bytes", (unsigned long long)n);
+    if (af_mpi_agree(failed, err) != 0) {
+        free(copy);
+        return NULL;
+    }
+    if (w.rank == 0)
+        memcpy(copy, data, n);
+    af_bcast_bytes(copy, n);
+    if (out_len)
+        *out_len = n;
+    return copy;
+}
+
+int af_fail_mpi(af_error *err, int mpi_code, const char *what) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(mpi_code, text, &len);
+    return af_fail(err, AF_E_MPI, "%s: %s", what, text);
+}
