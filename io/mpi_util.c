@@ -67,3 +67,32 @@ int af_fail_mpi(af_error *err, int mpi_code, const char *what) {
     MPI_Error_string(mpi_code, text, &len);
     return af_fail(err, AF_E_MPI, "%s: %s", what, text);
 }
+
+int af_write_at_all(MPI_File fh, MPI_Offset offset, const void *buf, size_t len, const char *what,
+                    af_error *err) {
+    const size_t piece = (size_t)1 << 30;
+    uint64_t mine = (len + piece - 1) / piece, rounds = 0;
+    MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    int failed = 0;
+    for (uint64_t r = 0; r < rounds; r++) {
+        size_t start = (size_t)r * piece;
+        size_t n = start < len ? (len - start < piece ? len - start : piece) : 0;
+        MPI_Status status;
+        int rc =
+            MPI_File_write_at_all(fh, offset + (MPI_Offset)start,
+                                  n ? (const char *)buf + start : NULL, (int)n, MPI_BYTE, &status);
+        int written = 0;
+        if (rc == MPI_SUCCESS)
+            MPI_Get_count(&status, MPI_BYTE, &written);
+        if (rc == MPI_SUCCESS && (size_t)written != n && !failed) {
+            failed = 1;
+            af_fail(err, AF_E_OUTPUT, "%s: wrote %d of %zu bytes (is the disk full?)", what,
+                    written, n);
+        } else if (rc != MPI_SUCCESS && !failed) {
+            failed = 1;
+            af_fail_mpi(err, rc, what);
+            err->code = AF_E_OUTPUT;
+        }
+    }
+    return failed ? -1 : 0;
+}

@@ -35,4 +35,11 @@ void *af_bcast_blob(const void *data, size_t len, size_t *out_len, af_error *err
 /* Turn an MPI error code into a message. Returns -1. */
 int af_fail_mpi(af_error *err, int mpi_code, const char *what);
 
+/* Collective over MPI_COMM_WORLD: each rank writes `len` bytes (possibly 0) at `offset` of fh
+ * with MPI_File_write_at_all, in pieces of at most 1 GiB so that int counts never overflow;
+ * ranks with less to write join the later rounds with nothing. Local result only: follow it
+ * with af_mpi_agree(). */
+int af_write_at_all(MPI_File fh, MPI_Offset offset, const void *buf, size_t len, const char *what,
+                    af_error *err);
+
 #endif

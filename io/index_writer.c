@@ -1,0 +1,96 @@
+#include "index_writer.h"
+#include "file_util.h"
+#include "mpi_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int refuse_existing(const char *path, int overwrite, af_error *err) {
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (S_ISDIR(st.st_mode))
+        return af_fail(err, AF_E_OUTPUT, "index path %s is a directory", path);
+    if (!overwrite)
+        return af_fail(err, AF_E_OUTPUT,
+                       "index %s already exists (remove it, or build with --set "
+                       "output.existing=overwrite)",
+                       path);
+    return 0;
+}
+
+int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node_size,
+                         int overwrite, af_error *err) {
+    memset(w, 0, sizeof *w);
+    w->node_size = node_size;
+    snprintf(w->final_path, sizeof w->final_path, "%s", final_path);
+    af_world world = af_world_get();
+    int failed = 0;
+    if (world.rank == 0) {
+        failed = refuse_existing(final_path, overwrite, err) != 0;
+        if (!failed) {
+            int fd = af_create_temp_beside(final_path, w->tmp_path, sizeof w->tmp_path, err);
+            failed = fd < 0;
+            if (fd >= 0)
+                close(fd);
+        }
+    }
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    af_bcast_bytes(w->tmp_path, sizeof w->tmp_path);
+    int rc = MPI_File_open(MPI_COMM_WORLD, w->tmp_path, MPI_MODE_WRONLY, MPI_INFO_NULL, &w->fh);
+    failed = rc != MPI_SUCCESS;
+    if (failed)
+        af_fail_mpi(err, rc, w->tmp_path);
+    w->open = !failed;
+    if (af_mpi_agree(failed, err) != 0) {
+        af_index_writer_discard(w);
+        return -1;
+    }
+    return 0;
+}
+
+int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *nodes, int64_t count,
+                        af_error *err) {
+    char what[PATH_MAX + 32];
+    snprintf(what, sizeof what, "writing index %s", w->final_path);
+    int failed = af_write_at_all(w->fh, (MPI_Offset)first_node * (MPI_Offset)w->node_size, nodes,
+                                 (size_t)count * w->node_size, what, err) != 0;
+    return af_mpi_agree(failed, err);
+}
+
+int af_index_writer_publish(af_index_writer *w, af_error *err) {
+    int rc = MPI_File_sync(w->fh);
+    int failed = rc != MPI_SUCCESS;
+    if (failed)
+        af_fail_mpi(err, rc, w->final_path);
+    rc = MPI_File_close(&w->fh);
+    w->open = 0;
+    if (rc != MPI_SUCCESS && !failed) {
+        failed = 1;
+        af_fail_mpi(err, rc, w->final_path);
+    }
+    if (af_mpi_agree(failed, err) != 0) {
+        af_index_writer_discard(w);
+        return -1;
+    }
+    failed = af_world_get().rank == 0 && af_publish_rename(w->tmp_path, w->final_path, err) != 0;
+    if (af_mpi_agree(failed, err) != 0) {
+        af_index_writer_discard(w);
+        return -1;
+    }
+    w->tmp_path[0] = '\0';
+    return 0;
+}
+
+void af_index_writer_discard(af_index_writer *w) {
+    if (w->open)
+        MPI_File_close(&w->fh);
+    w->open = 0;
+    if (af_world_get().rank == 0 && w->tmp_path[0])
+        unlink(w->tmp_path);
+    w->tmp_path[0] = '\0';
+}

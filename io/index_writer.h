@@ -1,0 +1,39 @@
+/* Writing one index file from all ranks through MPI-IO.
+ *
+ * The file is created under a temporary name beside its destination (rank 0, exclusively),
+ * every rank writes node ranges at their final positions with collective writes, and only when
+ * the whole file is durable does rank 0 rename it into place. Nothing under the final name is
+ * ever partial. All functions are collective over MPI_COMM_WORLD and agree on failure. */
+#ifndef AF_INDEX_WRITER_H
+#define AF_INDEX_WRITER_H
+
+#include "af_error.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct af_index_writer {
+    MPI_File fh;
+    int open;
+    size_t node_size;
+    char tmp_path[PATH_MAX];
+    char final_path[PATH_MAX];
+} af_index_writer;
+
+/* Refuses when final_path exists and overwrite is 0. */
+int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node_size,
+                         int overwrite, af_error *err);
+
+/* Collective: this rank's `count` nodes (possibly 0) go to node ids [first_node, +count). */
+int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *nodes, int64_t count,
+                        af_error *err);
+
+/* Collective: flush, close and rename into place. */
+int af_index_writer_publish(af_index_writer *w, af_error *err);
+
+/* Collective: close and remove the temporary file (after a failure). */
+void af_index_writer_discard(af_index_writer *w);
+
+#endif
