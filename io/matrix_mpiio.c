@@ -65,7 +65,8 @@ static int write_view(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const voi
     MPI_Offset disp;
     if (m->column_major) {
         disp = m->base + (MPI_Offset)(row0 * esize);
-        MPI_Type_vector((int)m->cols, (int)nrows, (int)m->rows, etype, &ftype);
+        MPI_Type_create_hvector((int)m->cols, (int)nrows, (MPI_Aint)(m->rows * esize), etype,
+                                &ftype);
     } else {
         disp = m->base + (MPI_Offset)(row0 * m->cols * esize);
         MPI_Type_contiguous((int)(nrows * m->cols), etype, &ftype);
@@ -91,7 +92,7 @@ static int write_view(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const voi
 int af_mpi_matrix_write_rows(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const void *rows,
                              af_error *err) {
     int failed = 0;
-    if (row0 + nrows > m->rows || nrows * m->cols > INT_MAX || m->rows > INT_MAX)
+    if (row0 + nrows > m->rows || nrows * m->cols > INT_MAX || m->cols > INT_MAX)
         failed = af_fail(err, AF_E_INTERNAL, "%s: rows [%llu, %llu) out of range", m->path,
                          (unsigned long long)row0, (unsigned long long)(row0 + nrows)) != 0;
     /* Every rank must reach the collective calls, even one that failed before them. */
