@@ -1,0 +1,26 @@
+/* af_kernels: the distance kernels, in a portable version and AVX2 / AVX-512 versions chosen
+ * at run time. All versions add in the same order (16 partial sums, then a fixed pairwise
+ * reduction, no fused multiply-add), so they return bit-identical results and an index does
+ * not depend on the CPU that built it. */
+#ifndef AF_KERNELS_H
+#define AF_KERNELS_H
+
+#include <stdint.h>
+
+typedef enum af_simd_level { AF_SIMD_PORTABLE = 0, AF_SIMD_AVX2 = 1, AF_SIMD_AVX512 = 2 } af_simd_level;
+
+typedef struct af_kernels {
+    float (*dot)(const float *x, const float *y, int n);
+    float (*l2sq)(const float *x, const float *y, int n); /* sum (x - y)^2 */
+    float (*l1)(const float *x, const float *y, int n);   /* sum |x - y| */
+    uint64_t (*hamming)(const uint64_t *x, const uint64_t *y, int n); /* differing bits */
+    af_simd_level level;
+    const char *name;
+} af_kernels;
+
+/* The best set this CPU runs (environment AF_SIMD=portable|avx2|avx512 caps it). */
+const af_kernels *af_kernels_best(void);
+/* A given set, or NULL when this CPU cannot run it. */
+const af_kernels *af_kernels_for(af_simd_level level);
+
+#endif
