@@ -62,7 +62,7 @@ int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *node
     return af_mpi_agree(failed, err);
 }
 
-int af_index_writer_publish(af_index_writer *w, af_error *err) {
+int af_index_writer_close(af_index_writer *w, af_error *err) {
     int rc = MPI_File_sync(w->fh);
     int failed = rc != MPI_SUCCESS;
     if (failed)
@@ -77,7 +77,12 @@ int af_index_writer_publish(af_index_writer *w, af_error *err) {
         af_index_writer_discard(w);
         return -1;
     }
-    failed = af_world_get().rank == 0 && af_publish_rename(w->tmp_path, w->final_path, err) != 0;
+    return 0;
+}
+
+int af_index_writer_publish(af_index_writer *w, af_error *err) {
+    int failed =
+        af_world_get().rank == 0 && af_publish_rename(w->tmp_path, w->final_path, err) != 0;
     if (af_mpi_agree(failed, err) != 0) {
         af_index_writer_discard(w);
         return -1;

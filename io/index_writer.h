@@ -30,7 +30,10 @@ int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node
 int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *nodes, int64_t count,
                         af_error *err);
 
-/* Collective: flush, close and rename into place. */
+/* Collective: flush and close; the whole file is then durable under w->tmp_path. */
+int af_index_writer_close(af_index_writer *w, af_error *err);
+
+/* Collective: rename the closed file into place. */
 int af_index_writer_publish(af_index_writer *w, af_error *err);
 
 /* Collective: close and remove the temporary file (after a failure). */

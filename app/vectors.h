@@ -1,0 +1,21 @@
+/* Reading rows of a matrix as the vectors an index of a given metric holds: float32 for the
+ * real-valued metrics, packed 64-bit words for hamming. */
+#ifndef AF_VECTORS_H
+#define AF_VECTORS_H
+
+#include "af_metric.h"
+#include "matrix.h"
+
+/* Elements per vector: cols floats, or the words holding cols bits for hamming. */
+int af_vector_dim(af_metric m, uint64_t cols);
+/* Bytes per vector. */
+size_t af_vector_bytes(af_metric m, uint64_t cols);
+
+/* Rows [r0, r1) into dst ((r1 - r0) * af_vector_bytes bytes); row_na as af_matrix_read_f32.
+ * Reads in windows so a progress report (may be NULL) advances as it goes. */
+struct af_progress;
+int af_read_vectors(af_matrix *mx, af_metric m, uint64_t r0, uint64_t r1, void *dst,
+                    uint8_t *row_na, struct af_progress *progress, uint64_t progress_base,
+                    af_error *err);
+
+#endif
