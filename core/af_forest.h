@@ -32,9 +32,6 @@
 #include "af_error.h"
 #include "af_metric.h"
 
-/* Node ids are int32 in the file: N + all tree nodes + roots must stay below this. */
-#define AF_NODE_ID_MAX INT32_MAX
-
 typedef struct af_build_params {
     af_metric metric;
     int dim;               /* floats per row; uint64 words for hamming */
@@ -69,8 +66,7 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
 /* Rewrite every id to global numbering: item i -> row_base + i, tree node n + j ->
  * tree_node_base + j (roots too). May be called again to move them elsewhere. Fails when an
  * id would not fit in int32. */
-int af_shard_relocate(af_shard_trees *t, int64_t row_base, int64_t tree_node_base,
-                      af_error *err);
+int af_shard_relocate(af_shard_trees *t, int64_t row_base, int64_t tree_node_base, af_error *err);
 
 /* The bytes of tree t's root node (to write the root copies at the end of the file). */
 const void *af_shard_root_node(const af_shard_trees *t, int tree);

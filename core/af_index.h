@@ -44,8 +44,7 @@ int af_index_view_set_items(af_index_view *v, int64_t first, int64_t count, cons
 int af_index_view_add_trees(af_index_view *v, int64_t first, int64_t count, const void *base,
                             af_error *err);
 /* Copy the root ids (each must be a mapped tree node). */
-int af_index_view_set_roots(af_index_view *v, const int64_t *roots, int64_t n_roots,
-                            af_error *err);
+int af_index_view_set_roots(af_index_view *v, const int64_t *roots, int64_t n_roots, af_error *err);
 void af_index_view_free(af_index_view *v);
 
 /* The node with this id, or NULL when it is not mapped. */
@@ -73,9 +72,8 @@ void af_searcher_free(af_searcher *s);
  * af_neighbor.h for the order and missing entries). exclude (may be NULL) holds one id per
  * query that must not be returned (e.g. the query row itself; -1 = none). Fails when the view
  * is damaged (a child id outside the mapped nodes). */
-int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query,
-                    const af_search_params *p, const int64_t *exclude, af_neighbor *out,
-                    af_error *err);
+int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const af_search_params *p,
+                    const int64_t *exclude, af_neighbor *out, af_error *err);
 
 /* One-shot: create, run, free. */
 int af_search(const af_index_view *v, const void *queries, int64_t n_query,

@@ -7,12 +7,16 @@
 
 #include <stdint.h>
 
-typedef enum af_simd_level { AF_SIMD_PORTABLE = 0, AF_SIMD_AVX2 = 1, AF_SIMD_AVX512 = 2 } af_simd_level;
+typedef enum af_simd_level {
+    AF_SIMD_PORTABLE = 0,
+    AF_SIMD_AVX2 = 1,
+    AF_SIMD_AVX512 = 2
+} af_simd_level;
 
 typedef struct af_kernels {
     float (*dot)(const float *x, const float *y, int n);
-    float (*l2sq)(const float *x, const float *y, int n); /* sum (x - y)^2 */
-    float (*l1)(const float *x, const float *y, int n);   /* sum |x - y| */
+    float (*l2sq)(const float *x, const float *y, int n);             /* sum (x - y)^2 */
+    float (*l1)(const float *x, const float *y, int n);               /* sum |x - y| */
     uint64_t (*hamming)(const uint64_t *x, const uint64_t *y, int n); /* differing bits */
     af_simd_level level;
     const char *name;

@@ -31,10 +31,14 @@ static inline uint64_t af_kiss64_next(af_kiss64 *r) {
     return r->x + r->y + r->z;
 }
 
-static inline int af_kiss64_flip(af_kiss64 *r) { return (int)(af_kiss64_next(r) & 1); }
+static inline int af_kiss64_flip(af_kiss64 *r) {
+    return (int)(af_kiss64_next(r) & 1);
+}
 
 /* 0 .. n-1 (n > 0), as Annoy's index(): next() % n. */
-static inline uint64_t af_kiss64_index(af_kiss64 *r, uint64_t n) { return af_kiss64_next(r) % n; }
+static inline uint64_t af_kiss64_index(af_kiss64 *r, uint64_t n) {
+    return af_kiss64_next(r) % n;
+}
 
 /* The Kiss64 seed of tree `tree` of shard `shard` under the job seed: the three mixed with
  * splitmix64 so that neighbouring trees and shards get unrelated streams. Never 0. */

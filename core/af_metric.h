@@ -27,6 +27,9 @@ typedef enum af_metric {
 
 #define AF_METRIC_COUNT 5
 
+/* Node ids are int32 in the file: N + all tree nodes + roots must stay below this. */
+#define AF_NODE_ID_MAX INT32_MAX
+
 /* "euclidean", "angular", "manhattan", "dot", "hamming" -> 0; anything else -> -1. */
 int af_metric_parse(const char *name, af_metric *out);
 /* The name above, or "unknown". */

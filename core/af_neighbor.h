@@ -16,8 +16,7 @@ typedef struct af_neighbor {
 } af_neighbor;
 
 /* 1 when a comes strictly before b in a top-k list (missing entries come last). */
-static inline int af_neighbor_before(const af_neighbor *a, const af_neighbor *b,
-                                     int larger_first) {
+static inline int af_neighbor_before(const af_neighbor *a, const af_neighbor *b, int larger_first) {
     if (a->id < 0 || b->id < 0)
         return a->id >= 0 && b->id < 0;
     if (a->dist != b->dist)

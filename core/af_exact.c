@@ -1,0 +1,192 @@
+/* af_exact: brute-force k nearest neighbours over a block of reference rows.
+ *
+ * Euclidean, angular and dot: query blocks times reference blocks through sgemm give an
+ * approximate ranking key (|q|^2 + |r|^2 - 2 q.r, -cos, -q.r); each query keeps its best
+ * 2k + 16 by that key, whose distances are then recomputed with the search kernels, so the
+ * reported distances (and their order) are exactly those of af_search. Manhattan and hamming:
+ * the kernels directly, query tiles against reference blocks that stay in cache. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "af_exact.h"
+#include "af_topk_heap.h"
+#include "af_traits.h"
+
+#define QUERY_BLOCK 256
+#define REF_BLOCK 2048
+#define QUERY_TILE 16
+
+typedef struct exact_job {
+    const af_exact_params *p;
+    const af_traits *t;
+    const af_kernels *k;
+    const unsigned char *ref;
+    size_t row;
+    int64_t n_ref, ref_id_base;
+    const unsigned char *skip;
+    const unsigned char *queries;
+    const int64_t *exclude;
+    af_neighbor *out;
+    double sign;
+} exact_job;
+
+static int usable(const exact_job *j, int64_t q, int64_t r) {
+    return !(j->skip && j->skip[r]) && !(j->exclude && j->exclude[q] == j->ref_id_base + r);
+}
+
+static double direct_key(const exact_job *j, int64_t q, int64_t r) {
+    double d = j->t->distance(j->queries + (size_t)q * j->row, 0.0f, j->ref + (size_t)r * j->row,
+                              0.0f, j->p->dim, j->k);
+    return j->sign * d;
+}
+
+/* ---- manhattan, hamming ---- */
+
+static int exact_direct(const exact_job *j, int64_t n_query, int threads) {
+    int k = j->p->k, failed = 0;
+    int64_t rb = (int64_t)(256 * 1024 / (j->row ? j->row : 1));
+    rb = rb < 64 ? 64 : rb;
+#pragma omp parallel num_threads(threads)
+    {
+        af_keyed *store = malloc((size_t)QUERY_TILE * (size_t)k * sizeof *store);
+        af_topk_heap heaps[QUERY_TILE];
+        if (!store) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t q0 = 0; q0 < n_query; q0 += QUERY_TILE) {
+            if (!store)
+                continue;
+            int64_t nq = n_query - q0 < QUERY_TILE ? n_query - q0 : QUERY_TILE;
+            for (int64_t i = 0; i < nq; i++)
+                af_topk_heap_reset(&heaps[i], store + i * k, k);
+            for (int64_t r0 = 0; r0 < j->n_ref; r0 += rb) {
+                int64_t r1 = r0 + rb < j->n_ref ? r0 + rb : j->n_ref;
+                for (int64_t i = 0; i < nq; i++)
+                    for (int64_t r = r0; r < r1; r++)
+                        if (usable(j, q0 + i, r))
+                            af_topk_heap_push(&heaps[i], direct_key(j, q0 + i, r),
+                                              j->ref_id_base + r);
+            }
+            for (int64_t i = 0; i < nq; i++)
+                af_topk_heap_drain(&heaps[i], j->out + (q0 + i) * k, k, j->sign);
+        }
+        free(store);
+    }
+    return failed ? -1 : 0;
+}
+
+/* ---- euclidean, angular, dot ---- */
+
+static float *squared_norms(const exact_job *j, const unsigned char *rows, int64_t n, int threads) {
+    float *sq = malloc((size_t)(n ? n : 1) * sizeof *sq);
+    if (!sq)
+        return NULL;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < n; i++) {
+        const float *v = (const float *)(rows + (size_t)i * j->row);
+        sq[i] = j->k->dot(v, v, j->p->dim);
+    }
+    return sq;
+}
+
+static double gemm_key(af_metric m, float dot, float q_sq, float r_sq) {
+    switch (m) {
+    case AF_EUCLIDEAN:
+        return (double)q_sq + (double)r_sq - 2.0 * (double)dot;
+    case AF_ANGULAR: {
+        double qr = (double)q_sq * (double)r_sq;
+        return qr > 0 ? -(double)dot / sqrt(qr) : 0.0;
+    }
+    default:
+        return -(double)dot;
+    }
+}
+
+static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
+    int k = j->p->k, dim = j->p->dim;
+    int pool = 2 * k + 16;
+    af_metric m = j->p->metric;
+    float *r_sq = squared_norms(j, j->ref, j->n_ref, threads);
+    float *q_sq = squared_norms(j, j->queries, n_query, threads);
+    float *c = malloc((size_t)QUERY_BLOCK * REF_BLOCK * sizeof *c);
+    af_keyed *store = malloc((size_t)QUERY_BLOCK * (size_t)pool * sizeof *store);
+    af_topk_heap *heaps = malloc(QUERY_BLOCK * sizeof *heaps);
+    af_keyed *final_store = malloc((size_t)QUERY_BLOCK * (size_t)k * sizeof *final_store);
+    int rc = (r_sq && q_sq && c && store && heaps && final_store) ? 0 : -1;
+    for (int64_t q0 = 0; rc == 0 && q0 < n_query; q0 += QUERY_BLOCK) {
+        int nq = (int)(n_query - q0 < QUERY_BLOCK ? n_query - q0 : QUERY_BLOCK);
+        for (int i = 0; i < nq; i++)
+            af_topk_heap_reset(&heaps[i], store + (size_t)i * pool, pool);
+        for (int64_t r0 = 0; r0 < j->n_ref; r0 += REF_BLOCK) {
+            int nr = (int)(j->n_ref - r0 < REF_BLOCK ? j->n_ref - r0 : REF_BLOCK);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
+                        (const float *)(j->queries + (size_t)q0 * j->row), dim,
+                        (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, c, nr);
+#pragma omp parallel for schedule(static) num_threads(threads)
+            for (int i = 0; i < nq; i++) {
+                const float *ci = c + (size_t)i * nr;
+                for (int r = 0; r < nr; r++) {
+                    if (!usable(j, q0 + i, r0 + r))
+                        continue;
+                    double key = gemm_key(m, ci[r], q_sq[q0 + i], r_sq[r0 + r]);
+                    if (af_topk_heap_accepts(&heaps[i], key, j->ref_id_base + r0 + r))
+                        af_topk_heap_push(&heaps[i], key, j->ref_id_base + r0 + r);
+                }
+            }
+        }
+        /* Recompute the pooled candidates with the search kernels and keep the best k. */
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int i = 0; i < nq; i++) {
+            af_topk_heap best;
+            af_topk_heap_reset(&best, final_store + (size_t)i * k, k);
+            for (int e = 0; e < heaps[i].size; e++) {
+                int64_t r = heaps[i].e[e].id - j->ref_id_base;
+                af_topk_heap_push(&best, direct_key(j, q0 + i, r), heaps[i].e[e].id);
+            }
+            af_topk_heap_drain(&best, j->out + (q0 + i) * k, k, j->sign);
+        }
+    }
+    free(r_sq);
+    free(q_sq);
+    free(c);
+    free(store);
+    free(heaps);
+    free(final_store);
+    return rc;
+}
+
+int af_exact_knn(const af_exact_params *p, const void *ref, int64_t n_ref, int64_t ref_id_base,
+                 const unsigned char *ref_skip, const void *queries, int64_t n_query,
+                 const int64_t *exclude, af_neighbor *out, af_error *err) {
+    const af_traits *t = af_traits_of(p->metric);
+    if (!t)
+        return af_fail(err, AF_E_INTERNAL, "exact: unknown metric %d", (int)p->metric);
+    if (p->k < 1)
+        return af_fail(err, AF_E_CONFIG, "exact: k must be at least 1, not %d", p->k);
+    if (p->dim < 1 || n_ref < 0 || n_query < 0)
+        return af_fail(err, AF_E_INTERNAL, "exact: bad shape");
+    exact_job j = {p,
+                   t,
+                   af_kernels_best(),
+                   ref,
+                   (size_t)p->dim * t->elem_size,
+                   n_ref,
+                   ref_id_base,
+                   ref_skip,
+                   queries,
+                   exclude,
+                   out,
+                   t->larger_first ? -1.0 : 1.0};
+    int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
+    int rc = (p->metric == AF_MANHATTAN || p->metric == AF_HAMMING)
+                 ? exact_direct(&j, n_query, threads)
+                 : exact_gemm(&j, n_query, threads);
+    if (rc < 0)
+        return af_fail(err, AF_E_INTERNAL, "exact: out of memory");
+    return 0;
+}

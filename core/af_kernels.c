@@ -1,0 +1,100 @@
+/* af_kernels: portable kernels and the run-time choice of the best set for this CPU. */
+#include "af_kernels.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "af_kernels_impl.h"
+
+/* Pairwise reduction of the 16 partial sums, in the contract's order. */
+static float reduce_lanes(float *acc) {
+    for (int w = AF_KERNEL_LANES / 2; w >= 2; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] = acc[j] + acc[j + w];
+    return acc[0] + acc[1];
+}
+
+float af_dot_portable(const float *x, const float *y, int n) {
+    float acc[AF_KERNEL_LANES] = {0};
+    for (int i = 0; i < n; i += AF_KERNEL_LANES) {
+        int m = n - i < AF_KERNEL_LANES ? n - i : AF_KERNEL_LANES;
+        for (int j = 0; j < m; j++)
+            acc[j] = acc[j] + x[i + j] * y[i + j];
+    }
+    return reduce_lanes(acc);
+}
+
+float af_l2sq_portable(const float *x, const float *y, int n) {
+    float acc[AF_KERNEL_LANES] = {0};
+    for (int i = 0; i < n; i += AF_KERNEL_LANES) {
+        int m = n - i < AF_KERNEL_LANES ? n - i : AF_KERNEL_LANES;
+        for (int j = 0; j < m; j++) {
+            float d = x[i + j] - y[i + j];
+            acc[j] = acc[j] + d * d;
+        }
+    }
+    return reduce_lanes(acc);
+}
+
+float af_l1_portable(const float *x, const float *y, int n) {
+    float acc[AF_KERNEL_LANES] = {0};
+    for (int i = 0; i < n; i += AF_KERNEL_LANES) {
+        int m = n - i < AF_KERNEL_LANES ? n - i : AF_KERNEL_LANES;
+        for (int j = 0; j < m; j++)
+            acc[j] = acc[j] + fabsf(x[i + j] - y[i + j]);
+    }
+    return reduce_lanes(acc);
+}
+
+uint64_t af_hamming_portable(const uint64_t *x, const uint64_t *y, int n) {
+    uint64_t bits = 0;
+    for (int i = 0; i < n; i++)
+        bits += (uint64_t)__builtin_popcountll(x[i] ^ y[i]);
+    return bits;
+}
+
+static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
+                                    af_hamming_portable, AF_SIMD_PORTABLE, "portable"};
+
+const af_kernels *af_kernels_for(af_simd_level level) {
+    __builtin_cpu_init();
+    switch (level) {
+    case AF_SIMD_PORTABLE:
+        return &portable;
+    case AF_SIMD_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? &af_kernels_avx2
+                                                                                  : NULL;
+    case AF_SIMD_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")
+                   ? &af_kernels_avx512
+                   : NULL;
+    }
+    return NULL;
+}
+
+static const af_kernels *best;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void choose_best(void) {
+    af_simd_level cap = AF_SIMD_AVX512;
+    const char *env = getenv("AF_SIMD");
+    if (env && strcmp(env, "portable") == 0)
+        cap = AF_SIMD_PORTABLE;
+    else if (env && strcmp(env, "avx2") == 0)
+        cap = AF_SIMD_AVX2;
+    best = &portable;
+    for (int level = (int)cap; level > (int)AF_SIMD_PORTABLE; level--) {
+        const af_kernels *k = af_kernels_for((af_simd_level)level);
+        if (k) {
+            best = k;
+            break;
+        }
+    }
+}
+
+const af_kernels *af_kernels_best(void) {
+    pthread_once(&best_once, choose_best);
+    return best;
+}

@@ -1,0 +1,122 @@
+/* af_kernels_x86: AVX2 and AVX-512 kernels, compiled through target attributes so the build
+ * needs no -march flag; af_kernels_for() only hands them out when the CPU has the features.
+ * They keep the portable kernels' order of additions (af_kernels_impl.h) and use no fused
+ * multiply-add, so every set returns the same bits. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "af_kernels_impl.h"
+
+#define AVX2 __attribute__((target("avx2,popcnt")))
+#define AVX512 __attribute__((target("avx512f,avx2,popcnt")))
+
+/* ---- AVX2: partial sums 0-7 in lo, 8-15 in hi. ---- */
+
+/* Lanes i < m of the 8 starting at p, zeros elsewhere. */
+AVX2 static inline __m256 load8_masked(const float *p, int m) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), lane);
+    return _mm256_maskload_ps(p, mask);
+}
+
+/* Sums 0-7 plus 8-15 are in s: finish the fixed reduction. */
+AVX2 static inline float reduce8(__m256 s) {
+    __m128 four = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 0x55));
+    return _mm_cvtss_f32(one);
+}
+
+#define AVX2_KERNEL(NAME, TERM)                                                                    \
+    AVX2 static float NAME(const float *x, const float *y, int n) {                                \
+        __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();                                 \
+        int i = 0;                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            lo = _mm256_add_ps(lo, TERM(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));          \
+            hi = _mm256_add_ps(hi, TERM(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));  \
+        }                                                                                          \
+        int m = n - i;                                                                             \
+        if (m > 0) {                                                                               \
+            lo = _mm256_add_ps(lo, TERM(load8_masked(x + i, m), load8_masked(y + i, m)));          \
+            if (m > 8)                                                                             \
+                hi = _mm256_add_ps(                                                                \
+                    hi, TERM(load8_masked(x + i + 8, m - 8), load8_masked(y + i + 8, m - 8)));     \
+        }                                                                                          \
+        return reduce8(_mm256_add_ps(lo, hi));                                                     \
+    }
+
+AVX2 static inline __m256 term_dot8(__m256 a, __m256 b) {
+    return _mm256_mul_ps(a, b);
+}
+AVX2 static inline __m256 term_l2_8(__m256 a, __m256 b) {
+    __m256 d = _mm256_sub_ps(a, b);
+    return _mm256_mul_ps(d, d);
+}
+AVX2 static inline __m256 term_l1_8(__m256 a, __m256 b) {
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(a, b));
+}
+
+AVX2_KERNEL(dot_avx2, term_dot8)
+AVX2_KERNEL(l2sq_avx2, term_l2_8)
+AVX2_KERNEL(l1_avx2, term_l1_8)
+
+AVX2 static uint64_t hamming_popcnt(const uint64_t *x, const uint64_t *y, int n) {
+    uint64_t a = 0, b = 0;
+    int i = 0;
+    for (; i + 2 <= n; i += 2) {
+        a += (uint64_t)__builtin_popcountll(x[i] ^ y[i]);
+        b += (uint64_t)__builtin_popcountll(x[i + 1] ^ y[i + 1]);
+    }
+    if (i < n)
+        a += (uint64_t)__builtin_popcountll(x[i] ^ y[i]);
+    return a + b;
+}
+
+const af_kernels af_kernels_avx2 = {dot_avx2,       l2sq_avx2,    l1_avx2,
+                                    hamming_popcnt, AF_SIMD_AVX2, "avx2"};
+
+/* ---- AVX-512: all 16 partial sums in one register. ---- */
+
+AVX512 static inline float reduce16(__m512 s) {
+    __m256 lo = _mm512_castps512_ps256(s);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+    __m256 eight = _mm256_add_ps(lo, hi);
+    __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+    __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 0x55));
+    return _mm_cvtss_f32(one);
+}
+
+#define AVX512_KERNEL(NAME, TERM)                                                                  \
+    AVX512 static float NAME(const float *x, const float *y, int n) {                              \
+        __m512 acc = _mm512_setzero_ps();                                                          \
+        int i = 0;                                                                                 \
+        for (; i + 16 <= n; i += 16)                                                               \
+            acc = _mm512_add_ps(acc, TERM(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));        \
+        int m = n - i;                                                                             \
+        if (m > 0) {                                                                               \
+            __mmask16 k = (__mmask16)((1u << m) - 1u);                                             \
+            acc = _mm512_add_ps(                                                                   \
+                acc, TERM(_mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, y + i)));      \
+        }                                                                                          \
+        return reduce16(acc);                                                                      \
+    }
+
+AVX512 static inline __m512 term_dot16(__m512 a, __m512 b) {
+    return _mm512_mul_ps(a, b);
+}
+AVX512 static inline __m512 term_l2_16(__m512 a, __m512 b) {
+    __m512 d = _mm512_sub_ps(a, b);
+    return _mm512_mul_ps(d, d);
+}
+AVX512 static inline __m512 term_l1_16(__m512 a, __m512 b) {
+    return _mm512_castsi512_ps(
+        _mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(a, b)), _mm512_set1_epi32(0x7fffffff)));
+}
+
+AVX512_KERNEL(dot_avx512, term_dot16)
+AVX512_KERNEL(l2sq_avx512, term_l2_16)
+AVX512_KERNEL(l1_avx512, term_l1_16)
+
+const af_kernels af_kernels_avx512 = {dot_avx512,     l2sq_avx512,    l1_avx512,
+                                      hamming_popcnt, AF_SIMD_AVX512, "avx512"};

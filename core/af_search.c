@@ -1,0 +1,296 @@
+/* af_search: Annoy's best-first descent over all roots at once, then exact distances.
+ *
+ * Per query: a max-priority queue of nodes (priority = the smallest margin met on the way, so
+ * the nearest sides are opened first), collecting leaf items until search_k have been met
+ * (repeats counted, as Annoy does); repeats are dropped with a bit per mapped item that is
+ * cleared again through the candidate list, so nothing is sorted; the candidates' distances
+ * go through a bounded heap. Per-thread scratch lives in the searcher and is reused. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "af_index.h"
+#include "af_topk_heap.h"
+#include "af_traits.h"
+
+typedef struct pq_entry {
+    float pri;
+    int64_t id;
+} pq_entry;
+
+typedef struct scratch {
+    pq_entry *pq;
+    int64_t pq_size, pq_cap;
+    int64_t *cand;
+    int64_t n_cand, cand_cap;
+    uint64_t *seen; /* one bit per mapped item */
+    af_keyed *top;
+    int top_cap;
+    int64_t bad_from, bad_id; /* a node id that is not mapped, and who pointed to it */
+} scratch;
+
+struct af_searcher {
+    const af_index_view *v;
+    const af_traits *t;
+    const af_kernels *k;
+    int threads;
+    scratch *sc;
+};
+
+void af_searcher_free(af_searcher *s) {
+    if (!s)
+        return;
+    for (int i = 0; i < s->threads; i++) {
+        free(s->sc[i].pq);
+        free(s->sc[i].cand);
+        free(s->sc[i].seen);
+        free(s->sc[i].top);
+    }
+    free(s->sc);
+    free(s);
+}
+
+af_searcher *af_searcher_create(const af_index_view *v, int threads, af_error *err) {
+    af_searcher *s = calloc(1, sizeof *s);
+    if (!s) {
+        af_fail(err, AF_E_INTERNAL, "search: out of memory");
+        return NULL;
+    }
+    s->v = v;
+    s->t = af_traits_of(v->metric);
+    s->k = af_kernels_best();
+    s->threads = threads > 0 ? threads : omp_get_max_threads();
+    s->sc = calloc((size_t)s->threads, sizeof *s->sc);
+    size_t words = (size_t)(v->items.count + 63) / 64;
+    for (int i = 0; s->sc && i < s->threads; i++) {
+        s->sc[i].seen = calloc(words ? words : 1, sizeof(uint64_t));
+        if (!s->sc[i].seen)
+            break;
+    }
+    if (!s->sc || !s->sc[s->threads - 1].seen) {
+        af_searcher_free(s);
+        af_fail(err, AF_E_INTERNAL, "search: out of memory for %d threads' scratch", threads);
+        return NULL;
+    }
+    return s;
+}
+
+static int grow(void **p, int64_t *cap, int64_t need, size_t elem) {
+    if (need <= *cap)
+        return 0;
+    int64_t c = *cap * 2 > need ? *cap * 2 : need + 64;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Max-heap on (priority, id): the larger id first on equal priority, as Annoy's queue. */
+static inline int pq_above(const pq_entry *a, const pq_entry *b) {
+    return a->pri > b->pri || (a->pri == b->pri && a->id > b->id);
+}
+
+static int pq_push(scratch *sc, float pri, int64_t id) {
+    if (grow((void **)&sc->pq, &sc->pq_cap, sc->pq_size + 1, sizeof *sc->pq) < 0)
+        return -1;
+    pq_entry e = {pri, id};
+    int64_t i = sc->pq_size++;
+    while (i > 0) {
+        int64_t parent = (i - 1) / 2;
+        if (!pq_above(&e, &sc->pq[parent]))
+            break;
+        sc->pq[i] = sc->pq[parent];
+        i = parent;
+    }
+    sc->pq[i] = e;
+    return 0;
+}
+
+static pq_entry pq_pop(scratch *sc) {
+    pq_entry top = sc->pq[0], last = sc->pq[--sc->pq_size];
+    int64_t i = 0, n = sc->pq_size;
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, w = l;
+        if (l >= n)
+            break;
+        if (r < n && pq_above(&sc->pq[r], &sc->pq[l]))
+            w = r;
+        if (!pq_above(&sc->pq[w], &last))
+            break;
+        sc->pq[i] = sc->pq[w];
+        i = w;
+    }
+    if (n > 0)
+        sc->pq[i] = last;
+    return top;
+}
+
+/* Note an item met in a leaf; returns -1 when it is not mapped. */
+static inline int add_candidate(const af_index_view *v, scratch *sc, int64_t id, int64_t from) {
+    uint64_t slot = (uint64_t)(id - v->items.first);
+    if (slot >= (uint64_t)v->items.count) {
+        sc->bad_from = from;
+        sc->bad_id = id;
+        return -1;
+    }
+    uint64_t bit = 1ULL << (slot % 64);
+    if (sc->seen[slot / 64] & bit)
+        return 0;
+    sc->seen[slot / 64] |= bit;
+    sc->cand[sc->n_cand++] = id;
+    return 0;
+}
+
+/* Collect candidates from the trees; returns -1 on a damaged view. */
+static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t search_k) {
+    const af_index_view *v = s->v;
+    const int K = v->leaf_capacity;
+    const size_t off_c = s->t->off_children;
+    int64_t met = 0;
+    sc->pq_size = 0;
+    sc->n_cand = 0;
+    for (int64_t r = 0; r < v->n_roots; r++)
+        if (pq_push(sc, s->t->pq_initial, v->roots[r]) < 0)
+            return -2;
+    while (met < search_k && sc->pq_size > 0) {
+        pq_entry top = pq_pop(sc);
+        const unsigned char *node = af_index_node(v, top.id);
+        if (!node) {
+            sc->bad_from = -1;
+            sc->bad_id = top.id;
+            return -1;
+        }
+        int32_t nd = af_get_i32(node, AF_OFF_NDESC);
+        if (nd == 1 && top.id < v->n_items) {
+            if (grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + 1, sizeof *sc->cand) < 0)
+                return -2;
+            met++;
+            if (add_candidate(v, sc, top.id, top.id) < 0)
+                return -1;
+        } else if (nd <= K) {
+            if (nd > 0 &&
+                grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + nd, sizeof *sc->cand) < 0)
+                return -2;
+            for (int32_t c = 0; c < nd; c++)
+                if (add_candidate(v, sc, af_get_i32(node, off_c + 4 * (size_t)c), top.id) < 0)
+                    return -1;
+            met += nd > 0 ? nd : 0;
+        } else {
+            float margin = s->t->margin(node, query, v->dim, s->k);
+            if (pq_push(sc, s->t->pq_distance(top.pri, margin, 1), af_get_i32(node, off_c + 4)) <
+                    0 ||
+                pq_push(sc, s->t->pq_distance(top.pri, margin, 0), af_get_i32(node, off_c)) < 0)
+                return -2;
+        }
+    }
+    return 0;
+}
+
+static void forget_candidates(const af_index_view *v, scratch *sc) {
+    for (int64_t i = 0; i < sc->n_cand; i++) {
+        uint64_t slot = (uint64_t)(sc->cand[i] - v->items.first);
+        sc->seen[slot / 64] = 0;
+    }
+}
+
+/* Exact distances of the candidates into the top k. */
+static void rank_candidates(const af_searcher *s, scratch *sc, const void *query, int k,
+                            int64_t exclude, af_neighbor *out) {
+    const af_index_view *v = s->v;
+    const size_t sz = v->node_size, off_v = s->t->off_vector;
+    const int angular = v->metric == AF_ANGULAR;
+    const double sign = s->t->larger_first ? -1.0 : 1.0;
+    float q_sq = angular ? s->k->dot(query, query, v->dim) : 0.0f;
+    const unsigned char *items = v->items.base;
+    af_topk_heap h;
+    af_topk_heap_reset(&h, sc->top, k);
+    enum { AHEAD = 6 };
+    for (int64_t i = 0; i < sc->n_cand; i++) {
+        if (i + AHEAD < sc->n_cand) {
+            const unsigned char *next = items + (size_t)(sc->cand[i + AHEAD] - v->items.first) * sz;
+            __builtin_prefetch(next);
+            __builtin_prefetch(next + 64);
+            __builtin_prefetch(next + 128);
+        }
+        int64_t id = sc->cand[i];
+        if (id == exclude)
+            continue;
+        const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
+        if (af_get_i32(node, AF_OFF_NDESC) != 1) /* a row left out of the index */
+            continue;
+        float item_sq = angular ? af_get_f32(node, AF_OFF_ANGULAR_NORM) : 0.0f;
+        double d = s->t->distance(query, q_sq, node + off_v, item_sq, v->dim, s->k);
+        af_topk_heap_push(&h, sign * d, id);
+    }
+    af_topk_heap_drain(&h, out, k, sign);
+}
+
+static int search_one(const af_searcher *s, scratch *sc, const void *query, int k, int64_t search_k,
+                      int64_t exclude, af_neighbor *out) {
+    int rc = collect(s, sc, query, search_k);
+    if (rc == 0)
+        rank_candidates(s, sc, query, k, exclude, out);
+    forget_candidates(s->v, sc);
+    return rc;
+}
+
+int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const af_search_params *p,
+                    const int64_t *exclude, af_neighbor *out, af_error *err) {
+    if (p->k < 1)
+        return af_fail(err, AF_E_CONFIG, "search: k must be at least 1, not %d", p->k);
+    int k = p->k;
+    int64_t search_k = p->search_k > 0 ? p->search_k : s->v->n_roots * k;
+    size_t row = (size_t)s->v->dim * s->t->elem_size;
+    for (int i = 0; i < s->threads; i++) {
+        scratch *sc = &s->sc[i];
+        if (sc->top_cap < k) {
+            free(sc->top);
+            sc->top = malloc((size_t)k * sizeof *sc->top);
+            sc->top_cap = sc->top ? k : 0;
+            if (!sc->top)
+                return af_fail(err, AF_E_INTERNAL, "search: out of memory for k = %d", k);
+        }
+    }
+    int failed = 0;
+    int64_t bad_query = -1, bad_from = -1, bad_id = -1;
+#pragma omp parallel num_threads(s->threads)
+    {
+        scratch *sc = &s->sc[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 8)
+        for (int64_t q = 0; q < n_query; q++) {
+            int rc = search_one(s, sc, (const unsigned char *)queries + (size_t)q * row, k,
+                                search_k, exclude ? exclude[q] : -1, out + q * k);
+            if (rc < 0) {
+#pragma omp critical(af_search_failure)
+                if (!failed || q < bad_query) {
+                    failed = rc;
+                    bad_query = q;
+                    bad_from = rc == -1 ? sc->bad_from : -1;
+                    bad_id = rc == -1 ? sc->bad_id : -1;
+                }
+            }
+        }
+    }
+    if (failed == -2)
+        return af_fail(err, AF_E_INTERNAL, "search: out of memory (query %lld)",
+                       (long long)bad_query);
+    if (failed)
+        return af_fail(err, AF_E_INPUT,
+                       "index: node %lld refers to node %lld, which is not in the index (a "
+                       "damaged or mismatched index file?)",
+                       (long long)bad_from, (long long)bad_id);
+    return 0;
+}
+
+int af_search(const af_index_view *v, const void *queries, int64_t n_query,
+              const af_search_params *p, const int64_t *exclude, int threads, af_neighbor *out,
+              af_error *err) {
+    af_searcher *s = af_searcher_create(v, threads, err);
+    if (!s)
+        return -1;
+    int rc = af_searcher_run(s, queries, n_query, p, exclude, out, err);
+    af_searcher_free(s);
+    return rc;
+}

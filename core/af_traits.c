@@ -1,0 +1,178 @@
+/* af_traits: the per-metric table (Annoy's Distance structs, as data). */
+#include "af_traits.h"
+
+#include <math.h>
+
+static const float *vec_f(const void *node, size_t off) {
+    return (const float *)((const unsigned char *)node + off);
+}
+
+/* ---- item nodes ---- */
+
+static void item_minkowski(int dim, const void *vec, void *node, float dot_max_norm,
+                           const af_kernels *k) {
+    (void)dot_max_norm, (void)k;
+    memset(node, 0, 16);
+    af_put_i32(node, AF_OFF_NDESC, 1);
+    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(float));
+}
+
+static void item_angular(int dim, const void *vec, void *node, float dot_max_norm,
+                         const af_kernels *k) {
+    (void)dot_max_norm;
+    memset(node, 0, 12);
+    af_put_i32(node, AF_OFF_NDESC, 1);
+    af_put_f32(node, AF_OFF_ANGULAR_NORM, k->dot(vec, vec, dim));
+    memcpy((unsigned char *)node + 12, vec, (size_t)dim * sizeof(float));
+}
+
+/* Annoy's dot preprocessing: the extra coordinate that puts every item on a sphere of radius
+ * max_norm (Bachrach et al. 2014). */
+static float dot_factor_of(float sq, float max_norm) {
+    float norm = sq < 0 ? 0.0f : sqrtf(sq);
+    float diff = max_norm * max_norm - norm * norm;
+    return diff < 0 ? 0.0f : sqrtf(diff);
+}
+
+static void item_dot(int dim, const void *vec, void *node, float dot_max_norm,
+                     const af_kernels *k) {
+    memset(node, 0, 16);
+    af_put_i32(node, AF_OFF_NDESC, 1);
+    af_put_f32(node, AF_OFF_DOT_FACTOR, dot_factor_of(k->dot(vec, vec, dim), dot_max_norm));
+    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(float));
+}
+
+static void item_hamming(int dim, const void *vec, void *node, float dot_max_norm,
+                         const af_kernels *k) {
+    (void)dot_max_norm, (void)k;
+    memset(node, 0, 16);
+    af_put_i32(node, AF_OFF_NDESC, 1);
+    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(uint64_t));
+}
+
+/* ---- planes: margin, side ---- */
+
+static float margin_minkowski(const void *node, const void *q, int dim, const af_kernels *k) {
+    return af_get_f32(node, AF_OFF_MINKOWSKI_A) + k->dot(vec_f(node, 16), q, dim);
+}
+
+static float margin_angular(const void *node, const void *q, int dim, const af_kernels *k) {
+    return k->dot(vec_f(node, 12), q, dim);
+}
+
+static float margin_dot(const void *node, const void *q, int dim, const af_kernels *k) {
+    float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
+    return k->dot(vec_f(node, 16), q, dim) + f * f;
+}
+
+/* Hamming planes are one bit: v[0] is its position, counted from the top of each word. */
+static float margin_hamming(const void *node, const void *q, int dim, const af_kernels *k) {
+    (void)dim, (void)k;
+    uint64_t bit;
+    memcpy(&bit, (const unsigned char *)node + 16, sizeof bit);
+    const uint64_t *y = q;
+    return (y[bit / 64] >> (63 - bit % 64)) & 1 ? 1.0f : 0.0f;
+}
+
+static int side_by_margin(float m, af_kiss64 *rng) {
+    return m != 0 ? m > 0 : af_kiss64_flip(rng);
+}
+
+static int side_minkowski(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
+    return side_by_margin(margin_minkowski(node, v, d->dim, d->k), rng);
+}
+static int side_angular(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
+    return side_by_margin(margin_angular(node, v, d->dim, d->k), rng);
+}
+static int side_dot(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
+    return side_by_margin(margin_dot(node, v, d->dim, d->k), rng);
+}
+static int side_hamming(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
+    (void)rng;
+    return margin_hamming(node, v, d->dim, d->k) != 0;
+}
+
+static void zero_plane16(void *node, int dim) {
+    memset((unsigned char *)node + 16, 0, (size_t)dim * sizeof(float));
+}
+static void zero_plane12(void *node, int dim) {
+    memset((unsigned char *)node + 12, 0, (size_t)dim * sizeof(float));
+}
+static void zero_plane_hamming(void *node, int dim) {
+    memset((unsigned char *)node + 16, 0, (size_t)dim * sizeof(uint64_t));
+}
+
+/* ---- search priorities ---- */
+
+static float pq_plane(float parent, float margin, int child) {
+    if (child == 0)
+        margin = -margin;
+    return parent < margin ? parent : margin;
+}
+
+static float pq_hamming(float parent, float margin, int child) {
+    return parent - (float)(margin != (float)child);
+}
+
+/* ---- reported distances ---- */
+
+static double dist_euclidean(const void *a, float sa, const void *b, float sb, int dim,
+                             const af_kernels *k) {
+    (void)sa, (void)sb;
+    float d = k->l2sq(a, b, dim);
+    return sqrt(d > 0 ? (double)d : 0.0);
+}
+
+static double dist_manhattan(const void *a, float sa, const void *b, float sb, int dim,
+                             const af_kernels *k) {
+    (void)sa, (void)sb;
+    float d = k->l1(a, b, dim);
+    return d > 0 ? (double)d : 0.0;
+}
+
+/* Annoy's angular: (a/|a| - b/|b|)^2 = 2 - 2cos, 2 when either is zero; reported as its root. */
+static double dist_angular(const void *a, float sa, const void *b, float sb, int dim,
+                           const af_kernels *k) {
+    float pp = sa != 0 ? sa : k->dot(a, a, dim);
+    float qq = sb != 0 ? sb : k->dot(b, b, dim);
+    float pq = k->dot(a, b, dim);
+    float ppqq = pp * qq;
+    float d = ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq / (double)sqrtf(ppqq)) : 2.0f;
+    return sqrt(d > 0 ? (double)d : 0.0);
+}
+
+static double dist_dot(const void *a, float sa, const void *b, float sb, int dim,
+                       const af_kernels *k) {
+    (void)sa, (void)sb;
+    return (double)k->dot(a, b, dim);
+}
+
+static double dist_hamming(const void *a, float sa, const void *b, float sb, int dim,
+                           const af_kernels *k) {
+    (void)sa, (void)sb;
+    return (double)k->hamming(a, b, dim);
+}
+
+/* Hamming's root priority: large, and exact in float after the few decrements of a descent. */
+#define AF_HAMMING_PQ_INITIAL 8388608.0f
+
+static const af_traits table[AF_METRIC_COUNT] = {
+    [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
+                      af_split_euclidean, side_minkowski, zero_plane16, margin_minkowski, pq_plane,
+                      dist_euclidean},
+    [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), 4, 12, INFINITY, item_angular,
+                    af_split_angular, side_angular, zero_plane12, margin_angular, pq_plane,
+                    dist_angular},
+    [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
+                      af_split_manhattan, side_minkowski, zero_plane16, margin_minkowski, pq_plane,
+                      dist_manhattan},
+    [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), 4, 16, INFINITY, item_dot, af_split_dot, side_dot,
+                zero_plane16, margin_dot, pq_plane, dist_dot},
+    [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), 4, 16, AF_HAMMING_PQ_INITIAL,
+                    item_hamming, af_split_hamming, side_hamming, zero_plane_hamming,
+                    margin_hamming, pq_hamming, dist_hamming},
+};
+
+const af_traits *af_traits_of(af_metric m) {
+    return (unsigned)m < AF_METRIC_COUNT ? &table[m] : NULL;
+}

@@ -1,0 +1,238 @@
+/* Kiss64, metric names and layouts, item nodes, distances, kernels, top-k merging. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "af_kernels.h"
+#include "af_kiss.h"
+#include "core_fixtures.h"
+
+/* First outputs of Annoy's Kiss64Random (kissrandom.h, RcppAnnoy 0.0.20), printed by a C++
+ * program compiled against that header. */
+static void kiss64_matches_annoy(void **state) {
+    (void)state;
+    static const uint64_t default_seed[5] = {8932985056925012148ULL, 5710300428094272059ULL,
+                                             18342510866933518593ULL, 14303636270573868250ULL,
+                                             542381058189297533ULL};
+    static const uint64_t seed42[3] = {5680804532875375661ULL, 421217147685971266ULL,
+                                       15020224898898924438ULL};
+    af_kiss64 r;
+    af_kiss64_seed(&r, AF_KISS64_DEFAULT_SEED);
+    for (int i = 0; i < 5; i++)
+        assert_true(af_kiss64_next(&r) == default_seed[i]);
+    af_kiss64_seed(&r, 42);
+    for (int i = 0; i < 3; i++)
+        assert_true(af_kiss64_next(&r) == seed42[i]);
+    /* index() then flip(), alternating, from seed 7 */
+    static const uint64_t idx[5] = {202, 538, 531, 445, 275};
+    static const int flips[5] = {1, 0, 1, 1, 0};
+    af_kiss64_seed(&r, 7);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(af_kiss64_index(&r, 1000), idx[i]);
+        assert_int_equal(af_kiss64_flip(&r), flips[i]);
+    }
+}
+
+static void tree_seeds_differ(void **state) {
+    (void)state;
+    uint64_t a = af_tree_seed(42, 0, 0), b = af_tree_seed(42, 0, 1), c = af_tree_seed(42, 1, 0),
+             d = af_tree_seed(43, 0, 0);
+    assert_true(a != b && a != c && a != d && b != c);
+    assert_true(a == af_tree_seed(42, 0, 0));
+    assert_true(af_tree_seed(0, 0, 0) != 0);
+}
+
+static void metric_names_and_layouts(void **state) {
+    (void)state;
+    const char *names[] = {"euclidean", "angular", "manhattan", "dot", "hamming"};
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        af_metric got;
+        assert_int_equal(af_metric_parse(names[m], &got), 0);
+        assert_int_equal(got, m);
+        assert_string_equal(af_metric_name(got), names[m]);
+    }
+    af_metric got;
+    assert_int_equal(af_metric_parse("cosine", &got), -1);
+    /* Annoy: node = offsetof(v) + dim * sizeof(T); K = (node - offsetof(children)) / 4 */
+    assert_int_equal(af_node_size(AF_EUCLIDEAN, 10), 16 + 40);
+    assert_int_equal(af_leaf_capacity(AF_EUCLIDEAN, 10), 12);
+    assert_int_equal(af_node_size(AF_MANHATTAN, 3), 28);
+    assert_int_equal(af_leaf_capacity(AF_MANHATTAN, 3), 5);
+    assert_int_equal(af_node_size(AF_ANGULAR, 10), 12 + 40);
+    assert_int_equal(af_leaf_capacity(AF_ANGULAR, 10), 12);
+    assert_int_equal(af_node_size(AF_DOT, 10), 16 + 40);
+    assert_int_equal(af_leaf_capacity(AF_DOT, 10), 13);
+    assert_int_equal(af_node_size(AF_HAMMING, 2), 16 + 16);
+    assert_int_equal(af_leaf_capacity(AF_HAMMING, 2), 7);
+    assert_int_equal(af_metric_larger_first(AF_DOT), 1);
+    assert_int_equal(af_metric_larger_first(AF_EUCLIDEAN), 0);
+}
+
+static void item_nodes_as_annoy(void **state) {
+    (void)state;
+    float v[3] = {1, 2, 2}; /* |v| = 3 */
+    unsigned char node[64];
+    int32_t i32;
+    float f;
+    memset(node, 0xAB, sizeof node);
+    af_item_node_init(AF_EUCLIDEAN, 3, v, node, 0);
+    memcpy(&i32, node, 4);
+    assert_int_equal(i32, 1);
+    for (int b = 4; b < 16; b++)
+        assert_int_equal(node[b], 0);
+    assert_memory_equal(node + 16, v, sizeof v);
+
+    af_item_node_init(AF_ANGULAR, 3, v, node, 0);
+    memcpy(&f, node + 4, 4);
+    assert_true(f == 9.0f); /* norm field = |v|^2 */
+    assert_memory_equal(node + 12, v, sizeof v);
+
+    af_item_node_init(AF_DOT, 3, v, node, 5.0);
+    memcpy(&f, node + 12, 4);
+    assert_true(fabsf(f - 4.0f) < 1e-6f); /* sqrt(5^2 - 3^2) */
+    assert_memory_equal(node + 16, v, sizeof v);
+    assert_true(af_block_max_norm(AF_DOT, 3, v, 1) == 3.0);
+
+    uint64_t w[2] = {0xF0F0ULL, 7};
+    af_item_node_init(AF_HAMMING, 2, w, node, 0);
+    memcpy(&i32, node, 4);
+    assert_int_equal(i32, 1);
+    assert_memory_equal(node + 16, w, sizeof w);
+
+    unsigned char nodes[2 * 28];
+    float two[6] = {1, 1, 1, 2, 2, 2};
+    unsigned char skip[2] = {0, 1};
+    memset(nodes, 0xAB, sizeof nodes);
+    af_item_nodes_fill(AF_EUCLIDEAN, 3, two, 2, skip, nodes, 0);
+    for (int b = 28; b < 56; b++)
+        assert_int_equal(nodes[b], 0); /* a row left out: Annoy's never-added item */
+}
+
+static void distances_match_reference(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        for (int dim = 1; dim <= 70; dim += 3) {
+            void *data = fx_data((af_metric)m, 2, dim, 2, 1000 + dim);
+            size_t row = fx_row_bytes((af_metric)m, dim);
+            double got = af_distance((af_metric)m, dim, data, (char *)data + row);
+            double want = fx_ref_distance((af_metric)m, dim, data, (char *)data + row);
+            double tol = 1e-4 * (1 + fabs(want)) * (m == AF_ANGULAR ? 10 : 1);
+            if (fabs(got - want) > tol)
+                fail_msg("%s dim %d: %g vs %g", af_metric_name((af_metric)m), dim, got, want);
+            free(data);
+        }
+    }
+    /* angular: zero vector -> Annoy's 2 under the root; dot: larger is nearer */
+    float z[2] = {0, 0}, a[2] = {1, 0}, b[2] = {0, 1};
+    assert_true(fabs(af_distance(AF_ANGULAR, 2, z, a) - sqrt(2.0)) < 1e-6);
+    assert_true(fabs(af_distance(AF_ANGULAR, 2, a, b) - sqrt(2.0)) < 1e-6);
+    assert_true(af_distance(AF_ANGULAR, 2, a, a) == 0.0);
+    assert_true(af_distance(AF_DOT, 2, a, a) == 1.0);
+}
+
+/* Every kernel set this CPU runs agrees with the double reference and, to the bit, with the
+ * portable set. */
+static void kernels_agree(void **state) {
+    (void)state;
+    const af_kernels *portable = af_kernels_for(AF_SIMD_PORTABLE);
+    assert_non_null(portable);
+    assert_non_null(af_kernels_best());
+    uint64_t s = 5;
+    float x[300], y[300];
+    uint64_t bx[40], by[40];
+    for (int i = 0; i < 300; i++) {
+        x[i] = (float)fx_normal(&s) * 3;
+        y[i] = (float)fx_normal(&s);
+    }
+    for (int i = 0; i < 40; i++) {
+        bx[i] = fx_next(&s);
+        by[i] = fx_next(&s);
+    }
+    int tested = 0;
+    for (int level = 0; level <= AF_SIMD_AVX512; level++) {
+        const af_kernels *k = af_kernels_for((af_simd_level)level);
+        if (!k)
+            continue;
+        tested++;
+        for (int n = 0; n <= 300; n += (n < 40 ? 1 : 37)) {
+            double dot = 0, l2 = 0, l1 = 0, scale = 0;
+            for (int i = 0; i < n; i++) {
+                dot += (double)x[i] * y[i];
+                l2 += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+                l1 += fabs((double)x[i] - y[i]);
+                scale += fabs((double)x[i] * y[i]);
+            }
+            double tol = 1e-5 * (scale + l2 + 1);
+            assert_true(fabs(k->dot(x, y, n) - dot) < tol);
+            assert_true(fabs(k->l2sq(x, y, n) - l2) < tol);
+            assert_true(fabs(k->l1(x, y, n) - l1) < tol);
+            float pd = portable->dot(x, y, n), pl2 = portable->l2sq(x, y, n),
+                  pl1 = portable->l1(x, y, n);
+            float kd = k->dot(x, y, n), kl2 = k->l2sq(x, y, n), kl1 = k->l1(x, y, n);
+            if (memcmp(&pd, &kd, 4) || memcmp(&pl2, &kl2, 4) || memcmp(&pl1, &kl1, 4))
+                fail_msg("%s differs from portable at n=%d", k->name, n);
+        }
+        for (int n = 0; n <= 40; n++) {
+            uint64_t want = 0;
+            for (int i = 0; i < n; i++)
+                want += (uint64_t)__builtin_popcountll(bx[i] ^ by[i]);
+            assert_true(k->hamming(bx, by, n) == want);
+        }
+    }
+    assert_true(tested >= 1);
+}
+
+static af_neighbor nb(int64_t id, double d) {
+    return (af_neighbor){id, d};
+}
+
+static void topk_merge_orders(void **state) {
+    (void)state;
+    af_neighbor a[4] = {nb(5, 1.0), nb(2, 2.0), nb(9, 3.0), nb(-1, NAN)};
+    af_neighbor b[4] = {nb(1, 1.0), nb(7, 2.5), nb(-1, NAN), nb(-1, NAN)};
+    af_neighbor out[4];
+    af_topk_merge(a, b, 4, 0, out);
+    int64_t want[4] = {1, 5, 2, 7}; /* tie at 1.0 -> smaller id first */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i].id, want[i]);
+    /* larger first (dot); a list of missing entries merges to itself */
+    af_neighbor c[3] = {nb(3, 9.0), nb(4, 1.0), nb(-1, NAN)};
+    af_neighbor d[3] = {nb(8, 9.0), nb(6, 5.0), nb(-1, NAN)};
+    af_neighbor e[3];
+    af_topk_merge(c, d, 3, 1, e);
+    assert_int_equal(e[0].id, 3);
+    assert_int_equal(e[1].id, 8);
+    assert_int_equal(e[2].id, 6);
+    af_neighbor none[2], none2[2], r[2];
+    af_topk_clear(none, 2);
+    af_topk_clear(none2, 2);
+    af_topk_merge(none, none2, 2, 0, r);
+    assert_int_equal(r[0].id, -1);
+    assert_true(isnan(r[1].dist));
+    /* the same row in both lists is kept once */
+    af_neighbor f[2] = {nb(4, 1.0), nb(6, 2.0)}, g[2] = {nb(4, 1.0), nb(8, 3.0)}, h[2];
+    af_topk_merge(f, g, 2, 0, h);
+    assert_int_equal(h[0].id, 4);
+    assert_int_equal(h[1].id, 6);
+    /* rows, in place */
+    af_neighbor in[4] = {nb(1, 0.5), nb(2, 0.7), nb(3, 0.1), nb(-1, NAN)};
+    af_neighbor io[4] = {nb(10, 0.6), nb(11, 0.8), nb(12, 0.2), nb(13, 0.3)};
+    assert_int_equal(af_topk_merge_rows(in, io, 2, 2, 0), 0);
+    assert_int_equal(io[0].id, 1);
+    assert_int_equal(io[1].id, 10);
+    assert_int_equal(io[2].id, 3);
+    assert_int_equal(io[3].id, 12);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kiss64_matches_annoy),      cmocka_unit_test(tree_seeds_differ),
+        cmocka_unit_test(metric_names_and_layouts),  cmocka_unit_test(item_nodes_as_annoy),
+        cmocka_unit_test(distances_match_reference), cmocka_unit_test(kernels_agree),
+        cmocka_unit_test(topk_merge_orders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
