@@ -320,7 +320,7 @@ static int write_meta(const af_job *job, const build_plan *p, const layout *lay,
     iso_time(stat(c->index.path, &st) == 0 ? st.st_mtime : time(NULL), m.file_mtime,
              sizeof m.file_mtime);
     snprintf(m.file_md5, sizeof m.file_md5, "%s", sums->md5);
-    snprintf(m.load_mode, sizeof m.load_mode, "%s", af_config_load_name(c->index.load));
+    snprintf(m.load_mode, sizeof m.load_mode, "%s", af_config_load_mode_name(c->index.load));
     if (base_name(c->index.path, m.index_file, sizeof m.index_file) != 0)
         return af_fail(err, AF_E_OUTPUT, "index file name too long: %s", c->index.path);
     snprintf(m.annforest_version, sizeof m.annforest_version, "%s", AF_VERSION);
@@ -369,12 +369,13 @@ static int64_t count_skipped(const build_plan *p, const uint8_t *na) {
 /* Write the file, publish it, then the sidecar. */
 static int write_index(const af_job *job, const build_plan *p, const void *vectors,
                        const uint8_t *na, double dot_max_norm, const local_shards *ls,
-                       const layout *lay, af_error *err) {
+                       const layout *lay, int replace, af_error *err) {
     const af_config *c = &job->cfg;
     int64_t skipped = count_skipped(p, na);
     af_index_writer w;
     if (af_index_writer_open(&w, c->index.path, p->node_size,
-                             c->output.existing == AF_CONFIG_EXISTING_OVERWRITE, err) != 0)
+                             replace || c->output.existing == AF_CONFIG_EXISTING_OVERWRITE,
+                             err) != 0)
         return -1;
     af_progress *prog = af_progress_start("writing index", "nodes", (uint64_t)lay->n_nodes);
     int rc = write_items(&w, p, vectors, na, dot_max_norm, err);
@@ -405,7 +406,7 @@ static int write_index(const af_job *job, const build_plan *p, const void *vecto
     return 0;
 }
 
-int af_build_index(const af_job *job, af_error *err) {
+int af_build_index(const af_job *job, int replace, af_error *err) {
     build_plan p;
     int failed = plan_build(job, &p, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
@@ -443,11 +444,51 @@ int af_build_index(const af_job *job, af_error *err) {
         rc = af_mpi_agree(failed, err);
     }
     if (rc == 0)
-        rc = write_index(job, &p, vectors, na, dot_max_norm, &ls, &lay, err);
+        rc = write_index(job, &p, vectors, na, dot_max_norm, &ls, &lay, replace, err);
     free(counts);
     free(lay.node_start);
     free_shards(&ls);
     free(vectors);
     free(na);
     return rc;
+}
+
+static int stale_reason(const af_job *job, char *why, size_t cap) {
+    const af_config *c = &job->cfg;
+    char meta_path[PATH_MAX + 8];
+    af_index_meta_path(c->index.path, meta_path, sizeof meta_path);
+    struct stat st;
+    if (stat(c->index.path, &st) != 0)
+        return snprintf(why, cap, "%s does not exist", c->index.path), 1;
+    af_index_meta m;
+    af_error err = {0};
+    if (af_index_meta_read(meta_path, &m, &err) != 0)
+        return snprintf(why, cap, "%s cannot be used (%s)", meta_path, err.msg), 1;
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)af_config_build_hash(c));
+    int64_t shards = c->index.shards ? c->index.shards : job->world.size;
+    uint64_t ref_bytes = 0;
+    af_matrix_required_bytes(&job->ref, &ref_bytes, &err);
+    int stale = 1;
+    if ((uint64_t)st.st_size != m.file_size)
+        snprintf(why, cap, "%s is %lld bytes, its metadata says %llu", c->index.path,
+                 (long long)st.st_size, (unsigned long long)m.file_size);
+    else if (strcmp(hash, m.build_config_hash) != 0)
+        snprintf(why, cap, "build keys changed since %s was built", c->index.path);
+    else if (m.shards != shards)
+        snprintf(why, cap, "%s has %lld shards, the job asks for %lld", c->index.path,
+                 (long long)m.shards, (long long)shards);
+    else if ((uint64_t)m.reference_rows != job->ref.rows ||
+             (uint64_t)m.reference_cols != job->ref.cols || m.reference_bytes != ref_bytes)
+        snprintf(why, cap, "the reference changed shape or size since %s was built", c->index.path);
+    else
+        stale = 0;
+    af_index_meta_free(&m);
+    return stale;
+}
+
+int af_index_needs_build(const af_job *job, char *why, size_t cap) {
+    int stale = job->world.rank == 0 ? stale_reason(job, why, cap) : 0;
+    MPI_Bcast(&stale, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return stale;
 }

@@ -5,7 +5,13 @@
 
 #include "job.h"
 
-/* Collective. Builds job->cfg's index from job->ref. */
-int af_build_index(const af_job *job, af_error *err);
+/* Collective. Builds job->cfg's index from job->ref. An existing index file is replaced when
+ * `replace` is set or output.existing = overwrite, else refused. */
+int af_build_index(const af_job *job, int replace, af_error *err);
+
+/* Collective. Whether job->cfg's index is missing or stale: no .meta, a size that differs from
+ * it, other build keys or shard count, or a reference of another shape or size. *why gets a
+ * short reason for the log. */
+int af_index_needs_build(const af_job *job, char *why, size_t cap);
 
 #endif

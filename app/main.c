@@ -9,15 +9,15 @@
 #include <string.h>
 
 static const af_command *const commands[] = {
-    &af_cmd_build, &af_cmd_query,   &af_cmd_run, &af_cmd_exact,
-    &af_cmd_info,  &af_cmd_convert,
+    &af_cmd_build, &af_cmd_query, &af_cmd_run, &af_cmd_exact, &af_cmd_info, &af_cmd_convert,
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 
 static void print_help(FILE *out) {
-    fprintf(out, "annforest %s - approximate k-nearest neighbours over file-backed matrices, "
-                 "with MPI\n\nUsage: annforest COMMAND [ARGS]\n       mpirun -np N annforest "
-                 "COMMAND [ARGS]\n\nCommands:\n",
+    fprintf(out,
+            "annforest %s - approximate k-nearest neighbours over file-backed matrices, "
+            "with MPI\n\nUsage: annforest COMMAND [ARGS]\n       mpirun -np N annforest "
+            "COMMAND [ARGS]\n\nCommands:\n",
             AF_VERSION);
     for (int i = 0; i < n_commands; i++)
         fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);

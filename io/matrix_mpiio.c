@@ -5,30 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t af_mpi_elem_size(af_mpi_elem e) {
-    return e == AF_MPI_DOUBLE ? 8 : 4;
-}
-
-static MPI_Datatype elem_type(af_mpi_elem e) {
-    switch (e) {
-    case AF_MPI_INT32:
-        return MPI_INT32_T;
-    case AF_MPI_FLOAT:
-        return MPI_FLOAT;
-    case AF_MPI_DOUBLE:
-        break;
-    }
-    return MPI_DOUBLE;
-}
-
 int af_mpi_matrix_open(af_mpi_matrix *m, const char *path, uint64_t rows, uint64_t cols,
-                       int column_major, af_mpi_elem elem, uint64_t base_offset, af_error *err) {
+                       int column_major, size_t elem_bytes, uint64_t base_offset, af_error *err) {
     memset(m, 0, sizeof *m);
     snprintf(m->path, sizeof m->path, "%s", path);
     m->rows = rows;
     m->cols = cols;
     m->column_major = column_major;
-    m->elem = elem;
+    m->elem_bytes = elem_bytes;
     m->base = (MPI_Offset)base_offset;
     int rc = MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &m->fh);
     int failed = rc != MPI_SUCCESS;
@@ -60,8 +44,10 @@ static void *to_column_major(const void *rows, uint64_t nrows, uint64_t cols, si
 
 static int write_view(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const void *data,
                       af_error *err) {
-    MPI_Datatype etype = elem_type(m->elem), ftype;
-    size_t esize = af_mpi_elem_size(m->elem);
+    size_t esize = m->elem_bytes;
+    MPI_Datatype etype, ftype;
+    MPI_Type_contiguous((int)esize, MPI_BYTE, &etype);
+    MPI_Type_commit(&etype);
     MPI_Offset disp;
     if (m->column_major) {
         disp = m->base + (MPI_Offset)(row0 * esize);
@@ -76,14 +62,16 @@ static int write_view(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const voi
     MPI_Status status;
     if (rc == MPI_SUCCESS)
         rc = MPI_File_write_all(m->fh, data, (int)(nrows * m->cols), etype, &status);
+    int written = 0;
+    if (rc == MPI_SUCCESS)
+        MPI_Get_count(&status, etype, &written);
     MPI_Type_free(&ftype);
+    MPI_Type_free(&etype);
     if (rc != MPI_SUCCESS) {
         af_fail_mpi(err, rc, m->path);
         err->code = AF_E_OUTPUT;
         return -1;
     }
-    int written = 0;
-    MPI_Get_count(&status, etype, &written);
     if ((uint64_t)written != nrows * m->cols)
         return af_fail(err, AF_E_OUTPUT, "%s: short write (is the disk full?)", m->path);
     return 0;
@@ -101,7 +89,7 @@ int af_mpi_matrix_write_rows(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, co
     const void *data = rows;
     void *transposed = NULL;
     if (m->column_major && nrows > 1 && m->cols > 1) {
-        transposed = to_column_major(rows, nrows, m->cols, af_mpi_elem_size(m->elem));
+        transposed = to_column_major(rows, nrows, m->cols, m->elem_bytes);
         failed = transposed == NULL;
         if (failed)
             af_fail(err, AF_E_INTERNAL, "out of memory writing %s", m->path);

@@ -14,23 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum af_mpi_elem { AF_MPI_INT32, AF_MPI_FLOAT, AF_MPI_DOUBLE } af_mpi_elem;
-
 typedef struct af_mpi_matrix {
     MPI_File fh;
     int open;
     uint64_t rows, cols;
     int column_major;
-    af_mpi_elem elem;
-    MPI_Offset base; /* byte offset of element (0, 0) */
+    size_t elem_bytes; /* elements are opaque, already encoded in the file's type */
+    MPI_Offset base;   /* byte offset of element (0, 0) */
     char path[PATH_MAX];
 } af_mpi_matrix;
 
-size_t af_mpi_elem_size(af_mpi_elem e);
-
 /* Collective: open an existing file (sized by whoever prepared it) for writing. */
 int af_mpi_matrix_open(af_mpi_matrix *m, const char *path, uint64_t rows, uint64_t cols,
-                       int column_major, af_mpi_elem elem, uint64_t base_offset, af_error *err);
+                       int column_major, size_t elem_bytes, uint64_t base_offset, af_error *err);
 
 /* Collective: write this rank's rows [row0, row0 + nrows) from a row-major buffer of
  * nrows * cols elements. Agrees on failure. */

@@ -1,0 +1,36 @@
+#include "commands.h"
+#include "query_pipeline.h"
+#include "report.h"
+#include "searchers.h"
+
+static int run_query(int argc, char **argv) {
+    af_job job;
+    af_error err = {0};
+    if (af_job_setup(&job, "query", argc, argv, AF_NEED_QUERY, 0, &err) != 0)
+        return af_report_error(&err);
+    af_searcher_ops ops;
+    af_ann_searcher *s = af_ann_searcher_open(&job, &ops, &err);
+    if (!s)
+        return af_report_error(&err);
+    int rc = af_run_queries(&job, &ops, &err);
+    af_ann_searcher_close(s);
+    return rc == 0 ? AF_OK : af_report_error(&err);
+}
+
+const af_command af_cmd_query = {
+    "query",
+    "search an index for the k nearest neighbours of every query row",
+    "Usage: annforest query --config JOB.ini [--set section.key=value ...] [--quiet]\n"
+    "\n"
+    "Searches index.path for the query.k nearest neighbours of every row of query.path\n"
+    "(\"self\": the reference itself, a kNN graph) and writes two n_query x k matrices:\n"
+    "neighbour ids (output.index, 1-based by default) and distances (output.distance, when\n"
+    "set). Outputs are bigmemory descriptors (NAME.desc + NAME.bin) that R attaches with\n"
+    "bigmemory::attach.big.matrix, or native descriptors (NAME.afm). Results are identical\n"
+    "for any number of ranks and threads.\n"
+    "\n"
+    "  --config FILE      the job config (INI, see docs/config.md)\n"
+    "  --set S.K=V        override one config key (repeatable)\n"
+    "  --quiet            no progress reports\n",
+    run_query,
+};

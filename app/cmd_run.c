@@ -1,0 +1,44 @@
+#include "build_index.h"
+#include "commands.h"
+#include "query_pipeline.h"
+#include "report.h"
+#include "searchers.h"
+
+#include <stdio.h>
+
+static int run_run(int argc, char **argv) {
+    af_job job;
+    af_error err = {0};
+    if (af_job_setup(&job, "run", argc, argv, AF_NEED_BUILD | AF_NEED_QUERY, 0, &err) != 0)
+        return af_report_error(&err);
+    char why[1024] = "";
+    if (af_index_needs_build(&job, why, sizeof why)) {
+        if (job.world.rank == 0 && !job.quiet)
+            fprintf(stderr, "building the index: %s\n", why);
+        if (af_build_index(&job, 1, &err) != 0)
+            return af_report_error(&err);
+    } else if (job.world.rank == 0 && !job.quiet) {
+        fprintf(stderr, "index %s is up to date\n", job.cfg.index.path);
+    }
+    af_searcher_ops ops;
+    af_ann_searcher *s = af_ann_searcher_open(&job, &ops, &err);
+    if (!s)
+        return af_report_error(&err);
+    int rc = af_run_queries(&job, &ops, &err);
+    af_ann_searcher_close(s);
+    return rc == 0 ? AF_OK : af_report_error(&err);
+}
+
+const af_command af_cmd_run = {
+    "run",
+    "build the index when it is missing or stale, then query",
+    "Usage: annforest run --config JOB.ini [--set section.key=value ...] [--quiet]\n"
+    "\n"
+    "`build` when index.path is missing or stale (its .meta records other build keys, another\n"
+    "shard count, or a reference of another shape or size), then `query`.\n"
+    "\n"
+    "  --config FILE      the job config (INI, see docs/config.md)\n"
+    "  --set S.K=V        override one config key (repeatable)\n"
+    "  --quiet            no progress reports\n",
+    run_run,
+};

@@ -1,0 +1,295 @@
+#include "query_pipeline.h"
+#include "af_partition.h"
+#include "matrix_mpiio.h"
+#include "matrix_out.h"
+#include "progress.h"
+#include "vectors.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The reduction's parameters: an MPI operation sees only its buffers and a datatype. Set
+ * before each reduction by the one thread that calls MPI. */
+static int merge_k, merge_larger_first;
+
+static void topk_merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
+    (void)type;
+    if (af_topk_merge_rows(in, inout, *len, merge_k, merge_larger_first) != 0) {
+        fprintf(stderr, "annforest: out of memory merging neighbour lists\n");
+        MPI_Abort(MPI_COMM_WORLD, AF_E_INTERNAL);
+    }
+}
+
+typedef struct outputs {
+    af_output_plan plan[2]; /* ids, distances */
+    af_mpi_matrix file[2];
+    int count; /* 1 or 2 */
+} outputs;
+
+static int check_output_order(const af_config *c, const char *path, af_error *err) {
+    int fmt = af_output_format_of(path);
+    if (fmt == 0)
+        return af_fail(err, AF_E_CONFIG,
+                       "output %s: name it NAME.desc (bigmemory) or NAME.afm (native descriptor)",
+                       path);
+    if (fmt == AF_FMT_BIGMEMORY && c->output.order == AF_CONFIG_ORDER_ROW)
+        return af_config_fail_key(c, AF_CFG_OUTPUT_ORDER, err,
+                                  "%s is a bigmemory matrix, which is always column-major; use a "
+                                  ".afm native descriptor for row-major output",
+                                  path);
+    return 0;
+}
+
+/* Close the files; publish (distances, then ids, whose descriptor comes last) or discard. */
+static int finish_outputs(const af_job *job, outputs *o, int ok, af_error *err) {
+    for (int i = 0; i < o->count; i++) {
+        af_error close_err = {0};
+        if (af_mpi_matrix_close(&o->file[i], &close_err) != 0 && ok) {
+            *err = close_err;
+            ok = 0;
+        }
+    }
+    int failed = 0;
+    if (job->world.rank == 0) {
+        for (int i = o->count - 1; ok && i >= 0 && !failed; i--)
+            failed = af_output_publish(&o->plan[i], err) != 0;
+        if (!ok || failed)
+            for (int i = 0; i < o->count; i++)
+                af_output_discard(&o->plan[i]);
+    }
+    return af_mpi_agree(failed, err) != 0 || !ok ? -1 : 0;
+}
+
+static int prepare_outputs(const af_job *job, uint64_t n_query, outputs *o, af_error *err) {
+    const af_config *c = &job->cfg;
+    memset(o, 0, sizeof *o);
+    const char *paths[2] = {c->output.index, c->output.distance};
+    const int types[2] = {AF_T_INTEGER, AF_T_DOUBLE};
+    o->count = c->output.distance[0] ? 2 : 1;
+    int failed = 0;
+    if (job->world.rank == 0) {
+        for (int i = 0; i < o->count && !failed; i++) {
+            af_output_spec spec = {paths[i],
+                                   types[i],
+                                   c->output.order == AF_CONFIG_ORDER_ROW ? AF_ORDER_ROW
+                                                                          : AF_ORDER_COLUMN,
+                                   n_query,
+                                   (uint64_t)c->query.k,
+                                   (int)c->output.existing};
+            failed = check_output_order(c, paths[i], err) != 0 ||
+                     af_output_prepare(&spec, &o->plan[i], err) != 0;
+        }
+        if (failed)
+            for (int i = 0; i < o->count; i++)
+                af_output_discard(&o->plan[i]);
+    }
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    af_bcast_bytes(o->plan, sizeof o->plan);
+    for (int i = 0; i < o->count; i++) {
+        const af_output_plan *p = &o->plan[i];
+        if (af_mpi_matrix_open(&o->file[i], p->tmp_data_path, p->rows, p->cols,
+                               p->order == AF_ORDER_COLUMN, p->elem_bytes, p->byte_offset,
+                               err) != 0) {
+            finish_outputs(job, o, 0, err); /* closes what opened, removes the temporaries */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct batch_buffers {
+    size_t vec_bytes;
+    unsigned char *mine_vec, *all_vec; /* owned rows, then the whole batch */
+    uint8_t *mine_na, *all_na;
+    int64_t *exclude;
+    af_neighbor *partial, *merged;
+    double *values; /* owned rows x k, as doubles (NaN = NA) */
+    unsigned char *encoded;
+    int *counts, *displs; /* per rank: rows, and byte counts for the gathers */
+    int *byte_counts, *byte_displs;
+} batch_buffers;
+
+static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, af_error *err) {
+    const af_config *c = &job->cfg;
+    size_t B = (size_t)c->query.batch, k = (size_t)c->query.k, P = (size_t)job->world.size;
+    size_t mine = B / P + 1;
+    memset(b, 0, sizeof *b);
+    b->vec_bytes = vec_bytes;
+    b->mine_vec = malloc(mine * vec_bytes);
+    b->all_vec = malloc(B * vec_bytes);
+    b->mine_na = calloc(mine, 1);
+    b->all_na = calloc(B, 1);
+    b->exclude = calloc(B, sizeof *b->exclude);
+    b->partial = calloc(B * k, sizeof *b->partial);
+    b->merged = calloc(mine * k, sizeof *b->merged);
+    b->values = calloc(mine * k, sizeof *b->values);
+    b->encoded = calloc(mine * k, 8);
+    b->counts = calloc(P, sizeof(int));
+    b->displs = calloc(P, sizeof(int));
+    b->byte_counts = calloc(P, sizeof(int));
+    b->byte_displs = calloc(P, sizeof(int));
+    if (!b->mine_vec || !b->all_vec || !b->mine_na || !b->all_na || !b->exclude || !b->partial ||
+        !b->merged || !b->values || !b->encoded || !b->counts || !b->displs || !b->byte_counts ||
+        !b->byte_displs)
+        return af_fail(err, AF_E_INTERNAL, "out of memory for a batch of %zu rows", B);
+    return 0;
+}
+
+static void free_buffers(batch_buffers *b) {
+    free(b->mine_vec), free(b->all_vec), free(b->mine_na), free(b->all_na), free(b->exclude);
+    free(b->partial), free(b->merged), free(b->values), free(b->encoded);
+    free(b->counts), free(b->displs), free(b->byte_counts), free(b->byte_displs);
+}
+
+/* Read the owned rows of a batch and share the batch's vectors and NA flags with every rank. */
+static int gather_batch(const af_job *job, af_matrix *mx, af_metric metric, int64_t b0, int64_t nb,
+                        batch_buffers *b, af_error *err) {
+    int P = job->world.size, r = job->world.rank;
+    for (int i = 0; i < P; i++) {
+        b->displs[i] = (int)af_block_start(nb, P, i);
+        b->counts[i] = (int)af_block_size(nb, P, i);
+        b->byte_displs[i] = (int)((size_t)b->displs[i] * b->vec_bytes);
+        b->byte_counts[i] = (int)((size_t)b->counts[i] * b->vec_bytes);
+    }
+    int64_t o0 = b->displs[r], on = b->counts[r];
+    int failed =
+        on > 0 && af_read_vectors(mx, metric, (uint64_t)(b0 + o0), (uint64_t)(b0 + o0 + on),
+                                  b->mine_vec, b->mine_na, NULL, 0, err) != 0;
+    if (failed)
+        af_error_prefix(err, "%s",
+                        job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path);
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    MPI_Allgatherv(b->mine_vec, b->byte_counts[r], MPI_BYTE, b->all_vec, b->byte_counts,
+                   b->byte_displs, MPI_BYTE, MPI_COMM_WORLD);
+    MPI_Allgatherv(b->mine_na, (int)on, MPI_BYTE, b->all_na, b->counts, b->displs, MPI_BYTE,
+                   MPI_COMM_WORLD);
+    /* A query row holding NA is not searched: its vector is zeroed, its output row set to NA. */
+    for (int64_t i = 0; i < nb; i++)
+        if (b->all_na[i])
+            memset(b->all_vec + (size_t)i * b->vec_bytes, 0, b->vec_bytes);
+    return 0;
+}
+
+/* The owned rows' merged lists as doubles: ids (+ base) and distances, NaN for NA. */
+static int64_t to_values(const af_job *job, const batch_buffers *b, int64_t on, int which,
+                         double *out) {
+    int k = job->cfg.query.k, base = job->cfg.output.base;
+    int64_t na_rows = 0;
+    int64_t o0 = b->displs[job->world.rank];
+    for (int64_t i = 0; i < on; i++) {
+        int row_na = b->all_na[o0 + i];
+        na_rows += row_na;
+        for (int j = 0; j < k; j++) {
+            const af_neighbor *n = &b->merged[i * k + j];
+            double v = NAN;
+            if (!row_na && n->id != AF_NO_NEIGHBOR)
+                v = which == 0 ? (double)(n->id + base) : n->dist;
+            out[i * k + j] = v;
+        }
+    }
+    return na_rows;
+}
+
+static int write_batch(const af_job *job, outputs *o, batch_buffers *b, int64_t b0,
+                       int64_t *na_rows, af_error *err) {
+    int64_t o0 = b->displs[job->world.rank], on = b->counts[job->world.rank];
+    int k = job->cfg.query.k;
+    for (int i = 0; i < o->count; i++) {
+        int64_t na = to_values(job, b, on, i, b->values);
+        if (i == 0)
+            *na_rows += na;
+        uint64_t bad = 0;
+        int failed = af_output_encode(&o->plan[i], b->values, (uint64_t)(on * k), b->encoded, &bad,
+                                      err) != 0;
+        if (failed)
+            af_error_prefix(err, "%s, row %" PRId64 ", column %d", o->plan[i].desc_path,
+                            b0 + o0 + (int64_t)(bad / (uint64_t)k) + 1,
+                            (int)(bad % (uint64_t)k) + 1);
+        if (af_mpi_agree(failed, err) != 0)
+            return -1;
+        if (af_mpi_matrix_write_rows(&o->file[i], (uint64_t)(b0 + o0), (uint64_t)on, b->encoded,
+                                     err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix *mx, outputs *o,
+                       batch_buffers *b, af_error *err) {
+    const af_config *c = &job->cfg;
+    int64_t Q = (int64_t)af_matrix_rows(mx), B = c->query.batch, k = c->query.k;
+    int exclude = c->query.self && c->query.exclude_self;
+    MPI_Datatype list_type;
+    MPI_Type_contiguous((int)(k * (int64_t)sizeof(af_neighbor)), MPI_BYTE, &list_type);
+    MPI_Type_commit(&list_type);
+    MPI_Op merge;
+    MPI_Op_create(topk_merge_op, 1, &merge);
+    af_progress *prog = af_progress_start("querying", "rows", (uint64_t)Q);
+    int64_t na_rows = 0;
+    int rc = 0;
+    for (int64_t b0 = 0; b0 < Q && rc == 0; b0 += B) {
+        int64_t nb = Q - b0 < B ? Q - b0 : B;
+        rc = gather_batch(job, mx, ops->metric, b0, nb, b, err);
+        if (rc != 0)
+            break;
+        for (int64_t i = 0; i < nb; i++)
+            b->exclude[i] = exclude ? b0 + i : AF_NO_NEIGHBOR;
+        for (int64_t i = 0; i < nb; i++)
+            af_topk_clear(b->partial + i * k, (int)k);
+        int failed = ops->search(ops->ctx, b->all_vec, nb, b0, exclude ? b->exclude : NULL,
+                                 b->partial, err) != 0;
+        if ((rc = af_mpi_agree(failed, err)) != 0)
+            break;
+        merge_k = (int)k;
+        merge_larger_first = af_metric_larger_first(ops->metric);
+        MPI_Reduce_scatter(b->partial, b->merged, b->counts, list_type, merge, MPI_COMM_WORLD);
+        rc = write_batch(job, o, b, b0, &na_rows, err);
+        af_progress_update(prog, (uint64_t)(b0 + nb));
+    }
+    af_progress_finish(prog);
+    MPI_Op_free(&merge);
+    MPI_Type_free(&list_type);
+    int64_t all_na = 0;
+    MPI_Allreduce(&na_rows, &all_na, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (rc == 0 && all_na > 0 && job->world.rank == 0)
+        fprintf(stderr,
+                "annforest: warning: %" PRId64 " query rows hold NA; their output rows "
+                "are NA\n",
+                all_na);
+    return rc;
+}
+
+int af_run_queries(const af_job *job, const af_searcher_ops *ops, af_error *err) {
+    const af_config *c = &job->cfg;
+    batch_buffers b;
+    outputs o;
+    af_matrix *mx = NULL;
+    int failed = alloc_buffers(job, af_vector_bytes(ops->metric, job->query.cols), &b, err) != 0;
+    if (!failed && af_matrix_open(&job->query, &mx, err) != 0) {
+        af_error_prefix(err, "[query] path");
+        failed = 1;
+    }
+    if (af_mpi_agree(failed, err) != 0) {
+        if (mx)
+            af_matrix_close(mx);
+        free_buffers(&b);
+        return -1;
+    }
+    int rc = prepare_outputs(job, job->query.rows, &o, err);
+    if (rc == 0) {
+        int ok = run_batches(job, ops, mx, &o, &b, err) == 0;
+        rc = finish_outputs(job, &o, ok, err);
+    }
+    if (rc == 0 && job->world.rank == 0 && !job->quiet)
+        fprintf(stderr, "wrote %s%s%s: %" PRIu64 " rows x %d neighbours%s%s\n", c->output.index,
+                o.count > 1 ? " and " : "", o.count > 1 ? c->output.distance : "", job->query.rows,
+                c->query.k, ops->index_id ? ", index_id " : "", ops->index_id ? ops->index_id : "");
+    af_matrix_close(mx);
+    free_buffers(&b);
+    return rc;
+}
