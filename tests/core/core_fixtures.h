@@ -156,8 +156,9 @@ typedef struct fx_index {
     int64_t *shard_nodes_first, *shard_nodes_count;
 } fx_index;
 
-static inline int fx_build_index(const af_build_params *base, const void *vectors, int64_t N,
-                                 int shards, fx_index *ix, af_error *err) {
+static inline int fx_build_index_at(const af_build_params *base, const void *vectors, int64_t N,
+                                    int shards, const int64_t *starts, fx_index *ix,
+                                    af_error *err) {
     size_t s = af_node_size(base->metric, base->dim), row = fx_row_bytes(base->metric, base->dim);
     af_shard_trees *t = calloc((size_t)shards, sizeof *t);
     memset(ix, 0, sizeof *ix);
@@ -170,7 +171,8 @@ static inline int fx_build_index(const af_build_params *base, const void *vector
         p.dot_max_norm = af_block_max_norm(p.metric, p.dim, vectors, N);
     int64_t next_node = N;
     for (int sh = 0; sh < shards; sh++) {
-        int64_t first = N * sh / shards, last = N * (sh + 1) / shards;
+        int64_t first = starts ? starts[sh] : N * sh / shards;
+        int64_t last = starts ? starts[sh + 1] : N * (sh + 1) / shards;
         ix->shard_first[sh] = first;
         p.shard = sh;
         if (af_shard_build(&p, (const char *)vectors + first * row, last - first, NULL, &t[sh],
@@ -201,6 +203,11 @@ static inline int fx_build_index(const af_build_params *base, const void *vector
     }
     free(t);
     return 0;
+}
+
+static inline int fx_build_index(const af_build_params *base, const void *vectors, int64_t N,
+                                 int shards, fx_index *ix, af_error *err) {
+    return fx_build_index_at(base, vectors, N, shards, NULL, ix, err);
 }
 
 static inline void fx_index_free(fx_index *ix) {

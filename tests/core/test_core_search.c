@@ -1,0 +1,303 @@
+/* Search and exact kNN: recall against brute force, exactness at full budget, missing entries,
+ * excluded ids, sharded views, loader errors, damaged files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "af_exact.h"
+#include "core_fixtures.h"
+
+static af_build_params params(af_metric m, int dim, int trees) {
+    af_build_params p = {0};
+    p.metric = m;
+    p.dim = dim;
+    p.n_trees = trees;
+    p.seed = 7;
+    p.threads = 2;
+    return p;
+}
+
+static int dim_of(af_metric m) {
+    return m == AF_HAMMING ? 4 : 24;
+}
+
+/* Exact agrees with the double-precision brute force (allowing float rounding among near ties). */
+static void exact_matches_reference(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        int dim = dim_of((af_metric)m), k = 10;
+        int64_t n = 1500, nq = 40;
+        void *ref = fx_data((af_metric)m, n, dim, 8, 100 + m);
+        void *q = fx_data((af_metric)m, nq, dim, 8, 200 + m);
+        af_neighbor *got = malloc((size_t)nq * k * sizeof *got),
+                    *want = malloc((size_t)nq * k * sizeof *want);
+        af_exact_params ep = {(af_metric)m, dim, k, 2};
+        af_error err = {0};
+        assert_int_equal(af_exact_knn(&ep, ref, n, 0, NULL, q, nq, NULL, got, &err), 0);
+        fx_brute((af_metric)m, dim, ref, n, q, nq, k, want);
+        for (int64_t i = 0; i < nq * k; i++) {
+            double tol = 1e-4 * (1 + fabs(want[i].dist));
+            if (fabs(got[i].dist - want[i].dist) > tol)
+                fail_msg("%s: query %lld rank %lld: %g vs %g", af_metric_name((af_metric)m),
+                         (long long)(i / k), (long long)(i % k), got[i].dist, want[i].dist);
+            if (got[i].id != want[i].id && fabs(got[i].dist - want[i].dist) > tol / 10 &&
+                m == AF_HAMMING)
+                fail_msg("hamming: ids differ at %lld", (long long)i);
+            /* reported distances are exactly the search kernels' */
+            size_t row = fx_row_bytes((af_metric)m, dim);
+            assert_true(got[i].dist == af_distance((af_metric)m, dim, (char *)q + (i / k) * row,
+                                                   (char *)ref + got[i].id * row));
+        }
+        free(ref);
+        free(q);
+        free(got);
+        free(want);
+    }
+}
+
+static void exact_blocks_skip_exclude_and_ties(void **state) {
+    (void)state;
+    /* 5 rows, two pairs of duplicates: ties go to the smaller id */
+    float ref[5 * 2] = {0, 0, 1, 0, 1, 0, 5, 5, 0, 0};
+    float q[2 * 2] = {0.1f, 0, 1, 0};
+    unsigned char skip[5] = {0, 0, 0, 1, 0};
+    int64_t exclude[2] = {-1, 101};
+    af_neighbor out[2 * 7];
+    af_exact_params ep = {AF_EUCLIDEAN, 2, 7, 1};
+    af_error err = {0};
+    assert_int_equal(af_exact_knn(&ep, ref, 5, 100, skip, q, 2, exclude, out, &err), 0);
+    int64_t want0[4] = {100, 104, 101, 102};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i].id, want0[i]);
+    for (int i = 4; i < 7; i++) { /* 4 usable rows only */
+        assert_int_equal(out[i].id, AF_NO_NEIGHBOR);
+        assert_true(isnan(out[i].dist));
+    }
+    assert_int_equal(out[7].id, 102); /* 101 excluded, 102 the remaining exact match */
+    assert_true(out[7].dist == 0.0);
+    ep.k = 0;
+    assert_int_equal(af_exact_knn(&ep, ref, 5, 0, NULL, q, 2, NULL, out, &err), -1);
+    assert_non_null(strstr(err.msg, "k must"));
+}
+
+static double search_recall(const af_index_view *v, const void *q, int64_t nq, int k,
+                            int64_t search_k, const af_neighbor *truth) {
+    af_neighbor *got = malloc((size_t)nq * k * sizeof *got);
+    af_search_params sp = {k, search_k};
+    af_error err = {0};
+    if (af_search(v, q, nq, &sp, NULL, 2, got, &err) < 0)
+        fail_msg("%s", err.msg);
+    double r = fx_recall(got, truth, nq, k);
+    free(got);
+    return r;
+}
+
+/* Recall rises with search_k and is near perfect at a generous budget, for every metric,
+ * with the index in one shard or three. */
+static void recall_against_exact(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        int dim = dim_of((af_metric)m), k = 10;
+        int64_t n = 4000, nq = 100;
+        void *ref = fx_data((af_metric)m, n, dim, 20, 300 + m);
+        void *q = fx_data((af_metric)m, nq, dim, 20, 300 + m); /* same centres */
+        af_neighbor *truth = malloc((size_t)nq * k * sizeof *truth);
+        af_exact_params ep = {(af_metric)m, dim, k, 2};
+        af_error err = {0};
+        assert_int_equal(af_exact_knn(&ep, ref, n, 0, NULL, q, nq, NULL, truth, &err), 0);
+        for (int shards = 1; shards <= 3; shards += 2) {
+            fx_index ix;
+            af_build_params p = params((af_metric)m, dim, 10);
+            assert_int_equal(fx_build_index(&p, ref, n, shards, &ix, &err), 0);
+            af_index_view v;
+            assert_int_equal(af_index_load_annoy(&v, (af_metric)m, dim, ix.bytes, ix.size, &err),
+                             0);
+            double low = search_recall(&v, q, nq, k, 100, truth);
+            double mid = search_recall(&v, q, nq, k, 1000, truth);
+            double high = search_recall(&v, q, nq, k, 4000, truth);
+            printf("%-9s shards %d: recall %.3f / %.3f / %.3f at search_k 100 / 1000 / 4000\n",
+                   af_metric_name((af_metric)m), shards, low, mid, high);
+            assert_true(low <= mid + 0.02 && mid <= high + 0.02);
+            assert_true(high > 0.95);
+            af_index_view_free(&v);
+            fx_index_free(&ix);
+        }
+        free(ref);
+        free(q);
+        free(truth);
+    }
+}
+
+/* With a budget covering every row, search returns exactly what exact does. Also: missing
+ * entries when k > rows, excluded ids, and the same answers for 1 and 2 threads. */
+static void full_budget_is_exact(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        int dim = dim_of((af_metric)m), k = 8;
+        int64_t n = 700, nq = 30;
+        void *ref = fx_data((af_metric)m, n, dim, 5, 400 + m);
+        void *q = fx_data((af_metric)m, nq, dim, 5, 500 + m);
+        af_neighbor *a = malloc((size_t)nq * k * sizeof *a),
+                    *b = malloc((size_t)nq * k * sizeof *b);
+        af_error err = {0};
+        fx_index ix;
+        af_build_params p = params((af_metric)m, dim, 3);
+        assert_int_equal(fx_build_index(&p, ref, n, 2, &ix, &err), 0);
+        af_index_view v;
+        assert_int_equal(af_index_load_annoy(&v, (af_metric)m, dim, ix.bytes, ix.size, &err), 0);
+        af_search_params sp = {k, n * 3};
+        int64_t *exclude = malloc((size_t)nq * sizeof *exclude);
+        for (int64_t i = 0; i < nq; i++)
+            exclude[i] = i % 2 ? -1 : i * 7;
+        assert_int_equal(af_search(&v, q, nq, &sp, exclude, 2, a, &err), 0);
+        af_exact_params ep = {(af_metric)m, dim, k, 2};
+        assert_int_equal(af_exact_knn(&ep, ref, n, 0, NULL, q, nq, exclude, b, &err), 0);
+        for (int64_t i = 0; i < nq * k; i++) {
+            assert_int_equal(a[i].id, b[i].id);
+            assert_true(a[i].dist == b[i].dist);
+            assert_true(a[i].id != exclude[i / k]);
+        }
+        af_search_params one = {k, 200};
+        assert_int_equal(af_search(&v, q, nq, &one, NULL, 1, a, &err), 0);
+        assert_int_equal(af_search(&v, q, nq, &one, NULL, 2, b, &err), 0);
+        assert_memory_equal(a, b, (size_t)nq * k * sizeof *a);
+        af_index_view_free(&v);
+        fx_index_free(&ix);
+        free(exclude);
+        free(ref);
+        free(q);
+        free(a);
+        free(b);
+    }
+}
+
+static void k_beyond_rows_and_tiny_indexes(void **state) {
+    (void)state;
+    float ref[3 * 2] = {0, 0, 3, 4, 1, 1};
+    af_error err = {0};
+    for (int64_t N = 1; N <= 3; N++) {
+        fx_index ix;
+        af_build_params p = params(AF_EUCLIDEAN, 2, 2);
+        assert_int_equal(fx_build_index(&p, ref, N, (int)N, &ix, &err), 0);
+        af_index_view v;
+        assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 2, ix.bytes, ix.size, &err), 0);
+        assert_int_equal(v.n_items, N);
+        af_neighbor out[5];
+        af_search_params sp = {5, -1};
+        assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), 0);
+        assert_int_equal(out[0].id, 0);
+        assert_true(out[0].dist == 0.0);
+        for (int i = 1; i < 5; i++)
+            assert_int_equal(out[i].id, i < N ? (i == 1 && N == 3 ? 2 : 1) : AF_NO_NEIGHBOR);
+        af_index_view_free(&v);
+        fx_index_free(&ix);
+    }
+}
+
+/* A rank's view: its shard's item nodes and tree nodes in separate buffers, its roots only.
+ * Merging the per-shard answers gives the whole index's exact answer at a full budget. */
+static void sharded_views_merge(void **state) {
+    (void)state;
+    int dim = 6, k = 5, shards = 3;
+    int64_t n = 900, nq = 20;
+    float *ref = fx_data(AF_ANGULAR, n, dim, 6, 31), *q = fx_data(AF_ANGULAR, nq, dim, 6, 32);
+    af_error err = {0};
+    fx_index ix;
+    af_build_params p = params(AF_ANGULAR, dim, 4);
+    assert_int_equal(fx_build_index(&p, ref, n, shards, &ix, &err), 0);
+    size_t s = af_node_size(AF_ANGULAR, dim);
+    af_neighbor *merged = malloc((size_t)nq * k * sizeof *merged),
+                *part = malloc((size_t)nq * k * sizeof *part);
+    af_topk_clear(merged, (int)(nq * k));
+    for (int sh = 0; sh < shards; sh++) {
+        int64_t first = ix.shard_first[sh], count = ix.shard_first[sh + 1] - first;
+        unsigned char *items = malloc((size_t)count * s),
+                      *trees = malloc((size_t)ix.shard_nodes_count[sh] * s);
+        memcpy(items, ix.bytes + (size_t)first * s, (size_t)count * s);
+        memcpy(trees, ix.bytes + (size_t)ix.shard_nodes_first[sh] * s,
+               (size_t)ix.shard_nodes_count[sh] * s);
+        af_index_view v;
+        assert_int_equal(af_index_view_init(&v, AF_ANGULAR, dim, n, &err), 0);
+        assert_int_equal(af_index_view_set_items(&v, first, count, items, &err), 0);
+        assert_int_equal(af_index_view_add_trees(&v, ix.shard_nodes_first[sh],
+                                                 ix.shard_nodes_count[sh], trees, &err),
+                         0);
+        assert_int_equal(af_index_view_set_roots(&v, ix.roots + sh * 4, 4, &err), 0);
+        assert_int_equal(af_index_view_set_roots(&v, (int64_t[]){first}, 1, &err),
+                         0); /* an item: allowed */
+        assert_int_equal(af_index_view_set_roots(&v, (int64_t[]){first + count}, 1, &err), -1);
+        assert_int_equal(af_index_view_set_roots(&v, ix.roots + sh * 4, 4, &err), 0);
+        af_searcher *se = af_searcher_create(&v, 2, &err);
+        assert_non_null(se);
+        af_search_params sp = {k, n * 4};
+        assert_int_equal(af_searcher_run(se, q, nq, &sp, NULL, part, &err), 0);
+        for (int64_t i = 0; i < nq * k; i++)
+            assert_true(part[i].id >= first && part[i].id < first + count);
+        assert_int_equal(af_topk_merge_rows(part, merged, nq, k, 0), 0);
+        af_searcher_free(se);
+        af_index_view_free(&v);
+        free(items);
+        free(trees);
+    }
+    af_neighbor *truth = malloc((size_t)nq * k * sizeof *truth);
+    af_exact_params ep = {AF_ANGULAR, dim, k, 1};
+    assert_int_equal(af_exact_knn(&ep, ref, n, 0, NULL, q, nq, NULL, truth, &err), 0);
+    for (int64_t i = 0; i < nq * k; i++) {
+        assert_int_equal(merged[i].id, truth[i].id);
+        assert_true(merged[i].dist == truth[i].dist);
+    }
+    fx_index_free(&ix);
+    free(ref);
+    free(q);
+    free(merged);
+    free(part);
+    free(truth);
+}
+
+static void loader_errors_and_damage(void **state) {
+    (void)state;
+    af_index_view v;
+    af_error err = {0};
+    unsigned char bytes[200] = {0};
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 0, &err), -1);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 33, &err), -1);
+    assert_non_null(strstr(err.msg, "not a whole number"));
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 64, &err), -1); /* n_desc 0 */
+    assert_non_null(strstr(err.msg, "not an Annoy index"));
+
+    float *ref = fx_data(AF_EUCLIDEAN, 300, 4, 3, 77);
+    fx_index ix;
+    af_build_params p = params(AF_EUCLIDEAN, 4, 2);
+    assert_int_equal(fx_build_index(&p, ref, 300, 1, &ix, &err), 0);
+    size_t s = af_node_size(AF_EUCLIDEAN, 4);
+    /* point a child of the last root copy far outside the file */
+    int32_t bad = 123456;
+    memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 8, &bad, 4);
+    memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 12, &bad, 4);
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, ix.bytes, ix.size, &err), 0);
+    af_neighbor out[3];
+    af_search_params sp = {3, -1};
+    assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+    assert_non_null(strstr(err.msg, "123456"));
+    af_index_view_free(&v);
+    fx_index_free(&ix);
+    free(ref);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(exact_matches_reference),
+        cmocka_unit_test(exact_blocks_skip_exclude_and_ties),
+        cmocka_unit_test(recall_against_exact),
+        cmocka_unit_test(full_budget_is_exact),
+        cmocka_unit_test(k_beyond_rows_and_tiny_indexes),
+        cmocka_unit_test(sharded_views_merge),
+        cmocka_unit_test(loader_errors_and_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
