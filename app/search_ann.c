@@ -69,8 +69,10 @@ static int search(void *ctx, const void *queries, int64_t nq, int64_t first_row,
     for (int i = 0; i < s->n_local; i++) {
         af_search_params sp = {k, s->search_k[i]};
         if (af_searcher_run(s->searchers[i], (const char *)queries + (size_t)q0 * vec, qn, &sp,
-                            exclude ? exclude + q0 : NULL, s->found, err) != 0)
+                            exclude ? exclude + q0 : NULL, s->found, err) != 0) {
+            af_error_prefix(err, "%s (shard %d)", s->job->cfg.index.path, s->views[i].shard);
             return -1;
+        }
         for (int64_t q = 0; q < qn; q++) {
             af_neighbor *row = out + (q0 + q) * k;
             af_topk_merge(row, s->found + q * k, k, lf, s->merged);

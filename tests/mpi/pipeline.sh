@@ -1,0 +1,43 @@
+# The distributed pipeline at AF_NP ranks: the index bytes and the outputs are identical to a
+# one-rank run, recall against `exact` is high at a generous search_k, and R attaches the
+# outputs and finds the neighbours it computes itself.
+. "$AF_SRC/tests/mpi/common.sh"
+make_data 3000 200 16
+write_job job.ini
+
+af 1 build --config job.ini --quiet --set index.path=out/one.ann
+af "$AF_NP" build --config job.ini --quiet
+cmp out/one.ann out/ref.ann || fail "index built at $AF_NP ranks differs from the 1-rank index"
+grep -q "^shards: 4$" out/ref.ann.meta || fail "meta lacks the shard count"
+grep -q "^build_ranks: $AF_NP$" out/ref.ann.meta || fail "meta lacks build_ranks"
+
+# Same outputs at any rank count (queries here at AF_NP, reference at 1).
+af "$AF_NP" query --config job.ini --quiet
+af 1 query --config job.ini --quiet --set output.index=out/ids1.desc --set output.distance=out/dist1.desc
+cmp out/ids.bin out/ids1.bin || fail "ids differ between $AF_NP ranks and 1"
+cmp out/dist.bin out/dist1.bin || fail "distances differ between $AF_NP ranks and 1"
+
+# Recall against exact, at a generous search_k.
+af "$AF_NP" exact --config job.ini --quiet --set output.index=out/true.desc --set output.distance=out/true_dist.desc
+af "$AF_NP" query --config job.ini --quiet --set query.search_k=4000 --set output.index=out/wide.desc --set output.distance=
+r=$(recall_r out/wide.desc out/true.desc)
+echo "recall@10 at search_k=4000: $r"
+at_least "$r" 0.95 "recall@10 at search_k 4000"
+[ ! -e out/wide.bin.tmp ] && [ -z "$(ls -A out | grep '^\.' || true)" ] || fail "temporary files left in out/"
+
+# R attaches the outputs: 1-based ids of the true nearest rows, Euclidean distances.
+Rscript - <<'R' || fail "R disagrees with the outputs"
+suppressMessages(library(bigmemory))
+ids <- attach.big.matrix("out/true.desc"); d <- attach.big.matrix("out/true_dist.desc")
+stopifnot(typeof(ids[1, 1]) == "integer", nrow(ids) == 200, ncol(ids) == 10)
+x <- attach.big.matrix("data/ref.desc")[, ]; q <- attach.big.matrix("data/query.desc")[, ]
+for (i in c(1, 77, 200)) {
+  dd <- sqrt(colSums((t(x) - q[i, ])^2))
+  o <- order(dd)[1:10]
+  stopifnot(identical(ids[i, ], o))
+  stopifnot(all(abs(d[i, ] - dd[o]) < 1e-4 * pmax(1, dd[o])))
+}
+a <- attach.big.matrix("out/ids.desc")
+stopifnot(all(a[, ] >= 1 & a[, ] <= 3000))
+R
+echo "pipeline at $AF_NP ranks: ok"
