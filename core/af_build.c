@@ -76,6 +76,8 @@ static int64_t choose_sides(builder *b, int64_t off, int64_t count, unsigned cha
         b->t->create_split(b->d, idx, count, &b->rng, m, b->scratch);
         ones = 0;
         for (int64_t i = 0; i < count; i++) {
+            if (i + 8 < count)
+                __builtin_prefetch(af_row(b->d, idx[i + 8]));
             sides[i] = (unsigned char)b->t->side(b->d, m, af_row(b->d, idx[i]), &b->rng);
             ones += sides[i];
         }

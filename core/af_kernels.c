@@ -55,8 +55,15 @@ uint64_t af_hamming_portable(const uint64_t *x, const uint64_t *y, int n) {
     return bits;
 }
 
+void af_pull_portable(float *v, const float *y, float norm, int n, int count) {
+    float c = (float)count, c1 = (float)(count + 1);
+    for (int z = 0; z < n; z++)
+        v[z] = (v[z] * c + y[z] / norm) / c1;
+}
+
 static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
-                                    af_hamming_portable, AF_SIMD_PORTABLE, "portable"};
+                                    af_hamming_portable, af_pull_portable, AF_SIMD_PORTABLE,
+                                    "portable"};
 
 const af_kernels *af_kernels_for(af_simd_level level) {
     __builtin_cpu_init();

@@ -18,6 +18,8 @@ typedef struct af_kernels {
     float (*l2sq)(const float *x, const float *y, int n);             /* sum (x - y)^2 */
     float (*l1)(const float *x, const float *y, int n);               /* sum |x - y| */
     uint64_t (*hamming)(const uint64_t *x, const uint64_t *y, int n); /* differing bits */
+    /* Two-means update: v = (v * count + y / norm) / (count + 1), element by element. */
+    void (*pull)(float *v, const float *y, float norm, int n, int count);
     af_simd_level level;
     const char *name;
 } af_kernels;

@@ -72,8 +72,21 @@ AVX2 static uint64_t hamming_popcnt(const uint64_t *x, const uint64_t *y, int n)
     return a + b;
 }
 
-const af_kernels af_kernels_avx2 = {dot_avx2,       l2sq_avx2,    l1_avx2,
-                                    hamming_popcnt, AF_SIMD_AVX2, "avx2"};
+/* Each element by itself (IEEE-exact operations), so any width gives the same bits. */
+AVX2 static void pull_avx2(float *v, const float *y, float norm, int n, int count) {
+    __m256 c = _mm256_set1_ps((float)count), c1 = _mm256_set1_ps((float)(count + 1));
+    __m256 nv = _mm256_set1_ps(norm);
+    int z = 0;
+    for (; z + 8 <= n; z += 8) {
+        __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + z), c),
+                                 _mm256_div_ps(_mm256_loadu_ps(y + z), nv));
+        _mm256_storeu_ps(v + z, _mm256_div_ps(t, c1));
+    }
+    af_pull_portable(v + z, y + z, norm, n - z, count);
+}
+
+const af_kernels af_kernels_avx2 = {dot_avx2,  l2sq_avx2,    l1_avx2, hamming_popcnt,
+                                    pull_avx2, AF_SIMD_AVX2, "avx2"};
 
 /* ---- AVX-512: all 16 partial sums in one register. ---- */
 
@@ -118,5 +131,22 @@ AVX512_KERNEL(dot_avx512, term_dot16)
 AVX512_KERNEL(l2sq_avx512, term_l2_16)
 AVX512_KERNEL(l1_avx512, term_l1_16)
 
-const af_kernels af_kernels_avx512 = {dot_avx512,     l2sq_avx512,    l1_avx512,
-                                      hamming_popcnt, AF_SIMD_AVX512, "avx512"};
+AVX512 static void pull_avx512(float *v, const float *y, float norm, int n, int count) {
+    __m512 c = _mm512_set1_ps((float)count), c1 = _mm512_set1_ps((float)(count + 1));
+    __m512 nv = _mm512_set1_ps(norm);
+    int z = 0;
+    for (; z + 16 <= n; z += 16) {
+        __m512 t = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + z), c),
+                                 _mm512_div_ps(_mm512_loadu_ps(y + z), nv));
+        _mm512_storeu_ps(v + z, _mm512_div_ps(t, c1));
+    }
+    if (z < n) {
+        __mmask16 k = (__mmask16)((1u << (n - z)) - 1u);
+        __m512 t = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + z), c),
+                                 _mm512_div_ps(_mm512_maskz_loadu_ps(k, y + z), nv));
+        _mm512_mask_storeu_ps(v + z, k, _mm512_div_ps(t, c1));
+    }
+}
+
+const af_kernels af_kernels_avx512 = {dot_avx512,  l2sq_avx512,    l1_avx512, hamming_popcnt,
+                                      pull_avx512, AF_SIMD_AVX512, "avx512"};

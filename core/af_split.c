@@ -17,6 +17,12 @@ typedef struct centroid {
     float extra;
 } centroid;
 
+static inline void prefetch_row(const af_build_data *d, int64_t row) {
+    const char *p = af_row(d, row);
+    for (size_t off = 0; off < d->row_bytes; off += 64)
+        __builtin_prefetch(p + off);
+}
+
 static float centroid_distance(tm_kind kind, const af_build_data *d, const centroid *c,
                                int64_t row) {
     const float *y = af_row(d, row);
@@ -68,12 +74,6 @@ static void seed_centroid(tm_kind kind, const af_build_data *d, centroid *c, int
     c->extra = kind == TM_DOT ? d->dot_factor[row] : 0.0f;
 }
 
-/* Pull c towards row (already divided by norm) as its (count + 1)-th member. */
-static void pull(float *v, const float *y, float norm, int dim, int count) {
-    for (int z = 0; z < dim; z++)
-        v[z] = (v[z] * (float)count + y[z] / norm) / (float)(count + 1);
-}
-
 static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, int64_t count,
                       af_kiss64 *rng, centroid *p, centroid *q) {
     int cosine = kind == TM_ANGULAR || kind == TM_DOT;
@@ -89,18 +89,24 @@ static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, 
     refresh(kind, d, p);
     refresh(kind, d, q);
     int ic = 1, jc = 1;
+    /* Each step's row is drawn one step early (same draws, same order) to prefetch it. */
+    int64_t next = idx[af_kiss64_index(rng, (uint64_t)count)];
     for (int step = 0; step < TWO_MEANS_STEPS; step++) {
-        int64_t row = idx[af_kiss64_index(rng, (uint64_t)count)];
+        int64_t row = next;
+        if (step + 1 < TWO_MEANS_STEPS) {
+            next = idx[af_kiss64_index(rng, (uint64_t)count)];
+            prefetch_row(d, next);
+        }
         float di = (float)ic * centroid_distance(kind, d, p, row);
         float dj = (float)jc * centroid_distance(kind, d, q, row);
         float norm = cosine ? sqrtf(d->sqnorm[row]) : 1.0f;
         if (!(norm > 0))
             continue;
         if (di < dj) {
-            pull(p->v, af_row(d, row), norm, d->dim, ic++);
+            d->k->pull(p->v, af_row(d, row), norm, d->dim, ic++);
             refresh(kind, d, p);
         } else if (dj < di) {
-            pull(q->v, af_row(d, row), norm, d->dim, jc++);
+            d->k->pull(q->v, af_row(d, row), norm, d->dim, jc++);
             refresh(kind, d, q);
         }
     }

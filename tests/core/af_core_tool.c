@@ -5,6 +5,7 @@
  *   af_core_tool build  METRIC DIM ROWS.bin N SHARDS TREES SEED OUT.ann
  *   af_core_tool search METRIC DIM INDEX.ann QUERIES.bin NQ K SEARCH_K OUT.txt
  *   af_core_tool exact  METRIC DIM ROWS.bin N QUERIES.bin NQ K OUT.txt
+ *   af_core_tool gen    METRIC DIM N SEED OUT.bin        (clustered test rows)
  * OUT.txt: one line per query, k ids (0-based, -1 missing) then k distances. search prints
  * "items N roots R" on stdout. */
 #include <stdio.h>
@@ -109,6 +110,15 @@ int main(int argc, char **argv) {
         if (af_exact_knn(&ep, rows, n, 0, NULL, q, nq, NULL, out, &err) < 0)
             return die(&err);
         write_results(argv[9], out, nq, k);
+        return 0;
+    }
+    if (strcmp(argv[1], "gen") == 0 && argc == 7) {
+        int64_t n = atoll(argv[4]);
+        void *rows = fx_data(m, n, dim, 10, strtoull(argv[5], NULL, 10));
+        FILE *f = fopen(argv[6], "wb");
+        if (!f || fwrite(rows, row, (size_t)n, f) != (size_t)n || fclose(f) != 0)
+            return 1;
+        free(rows);
         return 0;
     }
     fprintf(stderr, "af_core_tool: bad command line\n");

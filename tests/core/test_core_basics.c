@@ -175,6 +175,15 @@ static void kernels_agree(void **state) {
             if (memcmp(&pd, &kd, 4) || memcmp(&pl2, &kl2, 4) || memcmp(&pl1, &kl1, 4))
                 fail_msg("%s differs from portable at n=%d", k->name, n);
         }
+        for (int n = 1; n <= 70; n += 3) { /* two-means update: element-wise, exact */
+            float a[70], b[70];
+            memcpy(a, x, sizeof a);
+            memcpy(b, x, sizeof b);
+            k->pull(a, y, 1.7f, n, 5);
+            portable->pull(b, y, 1.7f, n, 5);
+            assert_memory_equal(a, b, sizeof a);
+            assert_true(fabs(a[n - 1] - (x[n - 1] * 5.0 + y[n - 1] / 1.7) / 6.0) < 1e-4);
+        }
         for (int n = 0; n <= 40; n++) {
             uint64_t want = 0;
             for (int i = 0; i < n; i++)
