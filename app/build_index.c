@@ -367,32 +367,27 @@ static int64_t count_skipped(const build_plan *p, const uint8_t *na) {
 }
 
 /* Write the file, publish it, then the sidecar. */
-static int write_index(const af_job *job, const build_plan *p, const void *vectors,
-                       const uint8_t *na, double dot_max_norm, const local_shards *ls,
-                       const layout *lay, int replace, af_error *err) {
+static int write_index(const af_job *job, af_index_writer *writer, const build_plan *p,
+                       const void *vectors, const uint8_t *na, double dot_max_norm,
+                       const local_shards *ls, const layout *lay, af_error *err) {
     const af_config *c = &job->cfg;
     int64_t skipped = count_skipped(p, na);
-    af_index_writer w;
-    if (af_index_writer_open(&w, c->index.path, p->node_size,
-                             replace || c->output.existing == AF_CONFIG_EXISTING_OVERWRITE,
-                             err) != 0)
-        return -1;
     af_progress *prog = af_progress_start("writing index", "nodes", (uint64_t)lay->n_nodes);
-    int rc = write_items(&w, p, vectors, na, dot_max_norm, err);
+    int rc = write_items(writer, p, vectors, na, dot_max_norm, err);
     if (rc == 0)
-        rc = write_trees(&w, p, ls, lay, err);
+        rc = write_trees(writer, p, ls, lay, err);
     af_progress_update(prog, (uint64_t)lay->n_nodes);
     af_progress_finish(prog);
     if (rc == 0)
-        rc = af_index_writer_close(&w, err);
+        rc = af_index_writer_close(writer, err);
     if (rc != 0) {
-        af_index_writer_discard(&w);
+        af_index_writer_discard(writer);
         return -1;
     }
     af_file_sums sums;
-    int failed = job->world.rank == 0 && af_file_checksums(w.tmp_path, &sums, err) != 0;
-    if (af_mpi_agree(failed, err) != 0 || af_index_writer_publish(&w, err) != 0) {
-        af_index_writer_discard(&w);
+    int failed = job->world.rank == 0 && af_file_checksums(writer->tmp_path, &sums, err) != 0;
+    if (af_mpi_agree(failed, err) != 0 || af_index_writer_publish(writer, err) != 0) {
+        af_index_writer_discard(writer);
         return -1;
     }
     failed = job->world.rank == 0 && write_meta(job, p, lay, &sums, skipped, err) != 0;
@@ -410,6 +405,12 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     build_plan p;
     int failed = plan_build(job, &p, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    /* Claim the output first: an index that may not be written fails before any work. */
+    af_index_writer writer;
+    if (af_index_writer_open(&writer, job->cfg.index.path, p.node_size,
+                             replace || job->cfg.output.existing == AF_CONFIG_EXISTING_OVERWRITE,
+                             err) != 0)
         return -1;
     void *vectors = NULL;
     uint8_t *na = NULL;
@@ -444,7 +445,9 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
         rc = af_mpi_agree(failed, err);
     }
     if (rc == 0)
-        rc = write_index(job, &p, vectors, na, dot_max_norm, &ls, &lay, replace, err);
+        rc = write_index(job, &writer, &p, vectors, na, dot_max_norm, &ls, &lay, err);
+    else
+        af_index_writer_discard(&writer);
     free(counts);
     free(lay.node_start);
     free_shards(&ls);

@@ -1,6 +1,7 @@
 #include "query_pipeline.h"
 #include "af_partition.h"
 #include "matrix_mpiio.h"
+#include "file_util.h"
 #include "matrix_out.h"
 #include "progress.h"
 #include "vectors.h"
@@ -80,6 +81,7 @@ static int prepare_outputs(const af_job *job, uint64_t n_query, outputs *o, af_e
                                    (uint64_t)c->query.k,
                                    (int)c->output.existing};
             failed = check_output_order(c, paths[i], err) != 0 ||
+                     af_make_parent_dirs(paths[i], err) != 0 ||
                      af_output_prepare(&spec, &o->plan[i], err) != 0;
         }
         if (failed)

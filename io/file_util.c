@@ -119,3 +119,30 @@ int af_write_file_atomic(const char *path, const void *data, size_t len, af_erro
     }
     return 0;
 }
+
+int af_make_parent_dirs(const char *path, af_error *err) {
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return af_fail(err, AF_E_OUTPUT, "path too long: %s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        int end = *p == '\0';
+        if (*p == '/' || end) {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+                return af_fail_errno(err, AF_E_OUTPUT, errno, "cannot create directory %s for %s",
+                                     dir, path);
+            *p = saved;
+        }
+        if (end)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return af_fail(err, AF_E_OUTPUT, "%s: %s is not a directory", path, dir);
+    return 0;
+}

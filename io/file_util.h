@@ -18,6 +18,9 @@ int af_write_file_atomic(const char *path, const void *data, size_t len, af_erro
  * following a planted symlink), mode 0666 & ~umask; its path goes to out. Returns an open fd. */
 int af_create_temp_beside(const char *final_path, char *out, size_t cap, af_error *err);
 
+/* Create the directories above PATH that do not exist yet (mkdir -p of its dirname). */
+int af_make_parent_dirs(const char *path, af_error *err);
+
 /* Rename tmp to final, then fsync the directory so the rename itself is durable. */
 int af_publish_rename(const char *tmp, const char *final_path, af_error *err);
 

@@ -30,7 +30,8 @@ int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node
     af_world world = af_world_get();
     int failed = 0;
     if (world.rank == 0) {
-        failed = refuse_existing(final_path, overwrite, err) != 0;
+        failed = refuse_existing(final_path, overwrite, err) != 0 ||
+                 af_make_parent_dirs(final_path, err) != 0;
         if (!failed) {
             int fd = af_create_temp_beside(final_path, w->tmp_path, sizeof w->tmp_path, err);
             failed = fd < 0;
