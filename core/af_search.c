@@ -178,10 +178,10 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
                     return -1;
             met += nd > 0 ? nd : 0;
         } else {
+            int64_t left = af_get_i32(node, off_c), right = af_get_i32(node, off_c + 4);
             float margin = s->t->margin(node, query, v->dim, s->k);
-            if (pq_push(sc, s->t->pq_distance(top.pri, margin, 1), af_get_i32(node, off_c + 4)) <
-                    0 ||
-                pq_push(sc, s->t->pq_distance(top.pri, margin, 0), af_get_i32(node, off_c)) < 0)
+            if (pq_push(sc, s->t->pq_distance(top.pri, margin, 1), right) < 0 ||
+                pq_push(sc, s->t->pq_distance(top.pri, margin, 0), left) < 0)
                 return -2;
         }
     }
@@ -206,14 +206,15 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
     const unsigned char *items = v->items.base;
     af_topk_heap h;
     af_topk_heap_reset(&h, sc->top, k);
-    enum { AHEAD = 6 };
-    for (int64_t i = 0; i < sc->n_cand; i++) {
-        if (i + AHEAD < sc->n_cand) {
+    enum { AHEAD = 8 };
+    for (int64_t i = -AHEAD; i < sc->n_cand; i++) {
+        if (i + AHEAD < sc->n_cand) { /* the first lines of the node AHEAD candidates on */
             const unsigned char *next = items + (size_t)(sc->cand[i + AHEAD] - v->items.first) * sz;
-            __builtin_prefetch(next);
-            __builtin_prefetch(next + 64);
-            __builtin_prefetch(next + 128);
+            for (size_t line = 0; line < sz && line < 256; line += 64)
+                __builtin_prefetch(next + line);
         }
+        if (i < 0)
+            continue;
         int64_t id = sc->cand[i];
         if (id == exclude)
             continue;
