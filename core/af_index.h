@@ -43,7 +43,8 @@ int af_index_view_set_items(af_index_view *v, int64_t first, int64_t count, cons
 /* Add tree nodes of ids [first, first + count) at base (at most AF_VIEW_MAX_TREE_RANGES). */
 int af_index_view_add_trees(af_index_view *v, int64_t first, int64_t count, const void *base,
                             af_error *err);
-/* Copy the root ids (each must be a mapped tree node). */
+/* Copy the root ids (each must be a mapped node: a tree node, or a root copy when the copies
+ * are mapped as a tree range). */
 int af_index_view_set_roots(af_index_view *v, const int64_t *roots, int64_t n_roots, af_error *err);
 void af_index_view_free(af_index_view *v);
 
