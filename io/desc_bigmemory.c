@@ -168,8 +168,8 @@ static int fill(bm_ctx *c, af_matrix_desc *out) {
         return af_fail(c->err, AF_E_INPUT,
                        "%s: unknown bigmemory sharedType '%s' (expected FileBacked)", c->path,
                        shared);
-    af_elem_type type;
-    int separated;
+    af_elem_type type = AF_T_DOUBLE; /* set by get_type; initialised for -O2 flow analysis */
+    int separated = 0;
     uint64_t nrow, ncol;
     if (get_string(c, "filename", &filename) != 0 || get_type(c, &type) != 0 ||
         get_flag(c, "separated", &separated) != 0 ||

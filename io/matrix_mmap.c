@@ -191,6 +191,9 @@ static int read_run(mm_state *s, int64_t file, uint64_t first_byte, uint64_t bit
         }
         uint64_t fit = (s->map_hi * 8 - bitpos) / s->bits;
         uint64_t n = fit < count ? fit : count;
+        if (n == 0) /* cannot happen with a window of two pages; never loop forever */
+            return af_fail(err, AF_E_INTERNAL, "%s: mapping window too small at byte %llu",
+                           s->d->path, (unsigned long long)lo);
         decode(s, bitpos, n, o);
         bitpos += n * s->bits;
         count -= n;

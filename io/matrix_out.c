@@ -215,7 +215,9 @@ int af_output_prepare(const af_output_spec *s, af_output_plan *p, af_error *err)
     af_path_dirname(s->path, dir, sizeof dir);
     if (!realpath(dir, abs))
         return af_fail_errno(err, AF_E_OUTPUT, errno, "%s: cannot use directory %s", s->path, dir);
-    snprintf(p->dirname, sizeof p->dirname, "%s%s", abs, strcmp(abs, "/") == 0 ? "" : "/");
+    if (snprintf(p->dirname, sizeof p->dirname, "%s%s", abs, strcmp(abs, "/") == 0 ? "" : "/") >=
+        (int)sizeof p->dirname)
+        return af_fail(err, AF_E_OUTPUT, "output directory path too long: %s", abs);
     if (s->existing == AF_EXISTING_INTO) {
         if (!exists(s->path))
             return af_fail(err, AF_E_OUTPUT,
