@@ -63,10 +63,14 @@ static double cell_value(af_elem_type t, uint64_t r, uint64_t c) {
     af_elem_range(t, &lo, &hi);
     int64_t k = (int64_t)(r * 31 + c * 17 + 5);
     switch (t) {
-    case AF_T_SINGLE: return (float)((double)k * 0.25 - 100.0);
-    case AF_T_DOUBLE: return (double)k * 1e-3 - 7.5 + (r == 1 && c == 1 ? 1e300 : 0);
-    case AF_T_LOGICAL: return (double)(k % 2);
-    default: return lo + (double)(k % (int64_t)(hi - lo + 1));
+    case AF_T_SINGLE:
+        return (float)((double)k * 0.25 - 100.0);
+    case AF_T_DOUBLE:
+        return (double)k * 1e-3 - 7.5 + (r == 1 && c == 1 ? 1e300 : 0);
+    case AF_T_LOGICAL:
+        return (double)(k % 2);
+    default:
+        return lo + (double)(k % (int64_t)(hi - lo + 1));
     }
 }
 
@@ -82,15 +86,44 @@ static void put_raw(unsigned char *buf, af_elem_type t, uint64_t idx, double v) 
     }
     unsigned char *p = buf + idx * (bits / 8);
     switch (t) {
-    case AF_T_BYTE: { int8_t x = (int8_t)v; memcpy(p, &x, 1); break; }
+    case AF_T_BYTE: {
+        int8_t x = (int8_t)v;
+        memcpy(p, &x, 1);
+        break;
+    }
     case AF_T_UBYTE:
-    case AF_T_RAW: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
-    case AF_T_SHORT: { int16_t x = (int16_t)v; memcpy(p, &x, 2); break; }
-    case AF_T_USHORT: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-    case AF_T_INTEGER: { int32_t x = (int32_t)v; memcpy(p, &x, 4); break; }
-    case AF_T_SINGLE: { float x = isnan(v) ? NAN : (float)v; memcpy(p, &x, 4); break; }
-    case AF_T_DOUBLE: { double x = isnan(v) ? af_na_real() : v; memcpy(p, &x, 8); break; }
-    default: fail();
+    case AF_T_RAW: {
+        uint8_t x = (uint8_t)v;
+        memcpy(p, &x, 1);
+        break;
+    }
+    case AF_T_SHORT: {
+        int16_t x = (int16_t)v;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case AF_T_USHORT: {
+        uint16_t x = (uint16_t)v;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case AF_T_INTEGER: {
+        int32_t x = (int32_t)v;
+        memcpy(p, &x, 4);
+        break;
+    }
+    case AF_T_SINGLE: {
+        float x = isnan(v) ? NAN : (float)v;
+        memcpy(p, &x, 4);
+        break;
+    }
+    case AF_T_DOUBLE: {
+        double x = isnan(v) ? af_na_real() : v;
+        memcpy(p, &x, 8);
+        break;
+    }
+    default:
+        fail();
     }
 }
 
@@ -131,13 +164,13 @@ static void check_reads(const char *path, const double *expected, uint64_t rows,
             if (isnan(e)) {
                 row_has_na = 1;
                 if (!isnan(g) || !isnan(f32[r * cols + c]) || bit)
-                    fail_msg("%s: cell %llu,%llu should be NA, got %g", path,
-                             (unsigned long long)r, (unsigned long long)c, g);
+                    fail_msg("%s: cell %llu,%llu should be NA, got %g", path, (unsigned long long)r,
+                             (unsigned long long)c, g);
             } else {
                 if (g != e || f32[r * cols + c] != (float)e || bit != (e != 0))
                     fail_msg("%s: cell %llu,%llu: expected %.17g, got %.17g / %g / bit %d", path,
-                             (unsigned long long)r, (unsigned long long)c, e, g,
-                             f32[r * cols + c], bit);
+                             (unsigned long long)r, (unsigned long long)c, e, g, f32[r * cols + c],
+                             bit);
             }
         }
         assert_int_equal(na[r], row_has_na);
@@ -170,9 +203,8 @@ static void native_all_types_and_orders(void **state) {
                 snprintf(desc, sizeof desc,
                          "annforest-matrix: 1\nfile: n.data\nrows: %llu\ncols: %llu\ntype: %s\n"
                          "order: %s\noffset: %llu\nna: r\n",
-                         (unsigned long long)rows, (unsigned long long)cols,
-                         af_elem_name(t), order == AF_ORDER_ROW ? "row" : "column",
-                         (unsigned long long)offset);
+                         (unsigned long long)rows, (unsigned long long)cols, af_elem_name(t),
+                         order == AF_ORDER_ROW ? "row" : "column", (unsigned long long)offset);
                 write_text("n.afm", desc);
                 check_reads(in_dir("n.afm"), expected, rows, cols);
                 free(buf), free(expected);
@@ -186,8 +218,8 @@ static const af_elem_type bm_types[] = {AF_T_BYTE,   AF_T_SHORT,  AF_T_INTEGER,
                                         AF_T_SINGLE, AF_T_DOUBLE, AF_T_RAW};
 
 static void write_bigmemory_desc(const char *name, const char *file, const char *type,
-                                 uint64_t total_rows, uint64_t total_cols, uint64_t r0,
-                                 uint64_t nr, uint64_t c0, uint64_t nc, int separated) {
+                                 uint64_t total_rows, uint64_t total_cols, uint64_t r0, uint64_t nr,
+                                 uint64_t c0, uint64_t nc, int separated) {
     char text[1024];
     snprintf(text, sizeof text,
              "new(\"big.matrix.descriptor\", description = list(sharedType = \"FileBacked\", \n"
@@ -427,7 +459,8 @@ static void bad_native(void **state) {
     const struct {
         const char *text, *fragment;
     } cases[] = {
-        {"annforest-matrix: 1\nfile: x\nrows: 2\ncols: 2\ntype: float128\n", "bad value 'float128'"},
+        {"annforest-matrix: 1\nfile: x\nrows: 2\ncols: 2\ntype: float128\n",
+         "bad value 'float128'"},
         {"annforest-matrix: 1\nfile: x\nrows: -2\ncols: 2\ntype: double\n", "bad value '-2'"},
         {"annforest-matrix: 1\nfile: x\nrows: two\ncols: 2\ntype: double\n", "bad value 'two'"},
         {"annforest-matrix: 1\nfile: x\ncols: 2\ntype: double\n", "required field 'rows'"},
