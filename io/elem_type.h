@@ -58,7 +58,8 @@ int af_is_na_real(double v); /* exactly R's NA_real_ (not any NaN) */
 
 /* Decode `count` elements of type t starting at bit position bitpos of base, each `stride_bits`
  * after the previous, into dst[i * dst_stride] as doubles; NA cells become NaN (R's NA_real_
- * unless the source is a NaN of its own). Returns the number of NA cells. */
+ * unless the source is a NaN of its own, which stays that NaN: R reads a float NaN, from ff or
+ * bigmemory, as NaN). Returns the number of NA cells. */
 uint64_t af_decode_f64(af_elem_type t, int na_mode, double na_value, const unsigned char *base,
                        uint64_t bitpos, uint64_t stride_bits, uint64_t count, double *dst,
                        uint64_t dst_stride);
