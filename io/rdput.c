@@ -351,6 +351,7 @@ static int parse_call_args(parser *p, af_rnode *call, int depth) {
             return -1;
         if (parse_value(p, &arg, depth + 1) != 0) {
             free(name);
+            free_contents(&arg); /* what the failed value had built so far */
             return -1;
         }
         arg.name = name;
