@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+"""Do two ground truths agree? (core's af_exact_knn vs FAISS IndexFlatL2)
+
+    compare_gt.py TRAIN N TEST NQ DIM A.i32 B.i32
+
+Both hold NQ x 10 int32 ids. Ids may differ where distances tie, so the check is on
+distances recomputed here in float64: for each query, the sorted distance lists of A's and
+B's ids must match (relative 1e-6). Prints one RESULT line; exits 1 when they disagree."""
+import sys
+
+import numpy as np
+
+
+def main():
+    if len(sys.argv) != 8:
+        sys.exit(__doc__)
+    train_path, n, test_path, nq, dim, a_path, b_path = sys.argv[1:]
+    n, nq, dim = int(n), int(nq), int(dim)
+    xb = np.fromfile(train_path, dtype=np.float32, count=n * dim).reshape(n, dim)
+    xq = np.fromfile(test_path, dtype=np.float32, count=nq * dim).reshape(nq, dim)
+    a = np.fromfile(a_path, dtype=np.int32).reshape(nq, -1)
+    b = np.fromfile(b_path, dtype=np.int32).reshape(nq, -1)
+
+    def dists(ids):
+        diff = xb[ids].astype(np.float64) - xq[:, None, :].astype(np.float64)
+        return np.sort(np.sqrt((diff * diff).sum(axis=2)), axis=1)
+
+    da, db = dists(a), dists(b)
+    same_ids = int((np.sort(a, axis=1) == np.sort(b, axis=1)).all(axis=1).sum())
+    bad = int((np.abs(da - db) > 1e-6 * np.maximum(np.abs(da), 1.0)).any(axis=1).sum())
+    print(f"RESULT tool=check phase=ground_truth queries={nq} same_id_sets={same_ids} "
+          f"distance_mismatch_queries={bad}")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
