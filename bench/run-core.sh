@@ -92,7 +92,7 @@ echo "== done in $(($(date +%s) - START)) s"
 {
     echo "# run-core.sh results ($(date -u +%Y-%m-%dT%H:%MZ))"
     echo
-    echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB."
+    echo "Machine: $(getconf _NPROCESSORS_ONLN) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB."
     echo
     $PY bench/summarize.py "$LOG"
 } >"$RESULTS/core.md"

@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Tables for bench/run-mpi.sh's log: best wall time of the repeats, each rank's peak memory,
+and the 2-rank / 1-rank ratios against the targets (time <= 0.6, memory per rank <= 0.65).
+
+    summarize_mpi.py LOG > TABLES.md"""
+import sys
+from collections import defaultdict
+
+TIME_TARGET, MEM_TARGET = 0.60, 0.65
+
+
+def main():
+    rows = []
+    for line in open(sys.argv[1]):
+        if line.startswith("RESULT "):
+            rows.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
+    wall = defaultdict(list)       # (layout, cmd, np) -> [wall]
+    rank_el = defaultdict(list)    # (layout, cmd, np) -> [max rank elapsed per rep]
+    rss = defaultdict(lambda: defaultdict(int))  # (layout, cmd, np) -> rank -> max KiB
+    loads = []
+    per_rep = defaultdict(float)
+    for r in rows:
+        if "layout" not in r or "cmd" not in r:
+            continue
+        key = (r["layout"], r["cmd"], int(r["np"]))
+        if "wall" in r:
+            wall[key].append(float(r["wall"]))
+            loads.append(float(r["load1"]))
+        else:
+            rk = int(r["rank"])
+            rss[key][rk] = max(rss[key][rk], int(r["maxrss_kb"]))
+            per_rep[key + (r["rep"],)] = max(per_rep[key + (r["rep"],)], float(r["elapsed"]))
+    for k, v in per_rep.items():
+        rank_el[k[:3]].append(v)
+    out = []
+    for layout in ("fixed", "per-rank"):
+        out.append(f"### layout: {layout}\n")
+        out.append("| command | ranks | wall s (best of {}) | slowest rank s | peak RSS per rank "
+                   "(MiB) | wall 2/1 (target <= 0.60) | peak RSS 2/1, worst rank (target <= 0.65) |"
+                   .format(len(wall.get((layout, "build", 1), []))))
+        out.append("|---|---|---|---|---|---|---|")
+        for cmd in ("build", "query"):
+            base = (layout, cmd, 1)
+            if base not in wall:
+                continue
+            for np_ in (1, 2):
+                key = (layout, cmd, np_)
+                if key not in wall:
+                    continue
+                w = min(wall[key])
+                el = min(rank_el[key])
+                mem = ", ".join(f"{rss[key][rk] / 1024:.0f}" for rk in sorted(rss[key]))
+                if np_ == 1:
+                    tr = mr = ""
+                else:
+                    t = w / min(wall[base])
+                    m = max(rss[key].values()) / max(rss[base].values())
+                    tr = f"{t:.2f} ({'met' if t <= TIME_TARGET else 'NOT met'})"
+                    mr = f"{m:.2f} ({'met' if m <= MEM_TARGET else 'NOT met'})"
+                out.append(f"| {cmd} | {np_} | {w:.2f} | {el:.2f} | {mem} | {tr} | {mr} |")
+        out.append("")
+    for r in rows:
+        if r.get("check") == "identical":
+            out.append(f"- fixed layout, {r['file']} identical at 1 and 2 ranks: "
+                       f"{'yes' if r['same'] == '1' else 'NO'}")
+        if r.get("check") == "recall":
+            out.append(f"- recall@10 vs annforest exact, {r['layout']} layout, {r['np']} rank(s): "
+                       f"{r['recall']}")
+    if loads:
+        out.append(f"- 1-minute load average before each run: {min(loads):.2f} .. {max(loads):.2f}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
