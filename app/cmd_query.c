@@ -1,5 +1,4 @@
 #include "commands.h"
-#include "query_pipeline.h"
 #include "report.h"
 #include "searchers.h"
 
@@ -8,13 +7,7 @@ static int run_query(int argc, char **argv) {
     af_error err = {0};
     if (af_job_setup(&job, "query", argc, argv, AF_NEED_QUERY, 0, &err) != 0)
         return af_report_error(&err);
-    af_searcher_ops ops;
-    af_ann_searcher *s = af_ann_searcher_open(&job, &ops, &err);
-    if (!s)
-        return af_report_error(&err);
-    int rc = af_run_queries(&job, &ops, &err);
-    af_ann_searcher_close(s);
-    return rc == 0 ? AF_OK : af_report_error(&err);
+    return af_query_index(&job, &err) == 0 ? AF_OK : af_report_error(&err);
 }
 
 const af_command af_cmd_query = {

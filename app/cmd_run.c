@@ -1,6 +1,5 @@
 #include "build_index.h"
 #include "commands.h"
-#include "query_pipeline.h"
 #include "report.h"
 #include "searchers.h"
 
@@ -20,13 +19,7 @@ static int run_run(int argc, char **argv) {
     } else if (job.world.rank == 0 && !job.quiet) {
         fprintf(stderr, "index %s is up to date\n", job.cfg.index.path);
     }
-    af_searcher_ops ops;
-    af_ann_searcher *s = af_ann_searcher_open(&job, &ops, &err);
-    if (!s)
-        return af_report_error(&err);
-    int rc = af_run_queries(&job, &ops, &err);
-    af_ann_searcher_close(s);
-    return rc == 0 ? AF_OK : af_report_error(&err);
+    return af_query_index(&job, &err) == 0 ? AF_OK : af_report_error(&err);
 }
 
 const af_command af_cmd_run = {

@@ -158,3 +158,13 @@ void af_ann_searcher_close(af_ann_searcher *s) {
     af_index_close(&s->ix);
     free(s);
 }
+
+int af_query_index(const af_job *job, af_error *err) {
+    af_searcher_ops ops;
+    af_ann_searcher *s = af_ann_searcher_open(job, &ops, err);
+    if (!s)
+        return -1;
+    int rc = af_run_queries(job, &ops, err);
+    af_ann_searcher_close(s);
+    return rc;
+}

@@ -10,6 +10,9 @@ typedef struct af_ann_searcher af_ann_searcher;
 af_ann_searcher *af_ann_searcher_open(const af_job *job, af_searcher_ops *ops, af_error *err);
 void af_ann_searcher_close(af_ann_searcher *s);
 
+/* Collective: open the index, run every query batch through it, close it (query and run). */
+int af_query_index(const af_job *job, af_error *err);
+
 /* Brute force over this rank's block of reference rows. */
 typedef struct af_exact_searcher af_exact_searcher;
 af_exact_searcher *af_exact_searcher_open(const af_job *job, af_searcher_ops *ops, af_error *err);
