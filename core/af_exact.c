@@ -107,57 +107,96 @@ static double gemm_key(af_metric m, float dot, float q_sq, float r_sq) {
     }
 }
 
-static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
-    int k = j->p->k, dim = j->p->dim;
-    int pool = 2 * k + 16;
+/* One thread's buffers for one query block: the sgemm tile, the candidate pools, the heaps. */
+typedef struct gemm_scratch {
+    float *c;
+    af_keyed *store, *final_store;
+    af_topk_heap *heaps;
+} gemm_scratch;
+
+static int gemm_scratch_alloc(gemm_scratch *s, int pool, int k) {
+    s->c = malloc((size_t)QUERY_BLOCK * REF_BLOCK * sizeof *s->c);
+    s->store = malloc((size_t)QUERY_BLOCK * (size_t)pool * sizeof *s->store);
+    s->heaps = malloc(QUERY_BLOCK * sizeof *s->heaps);
+    s->final_store = malloc((size_t)QUERY_BLOCK * (size_t)k * sizeof *s->final_store);
+    return s->c && s->store && s->heaps && s->final_store ? 0 : -1;
+}
+
+static void gemm_scratch_free(gemm_scratch *s) {
+    free(s->c);
+    free(s->store);
+    free(s->heaps);
+    free(s->final_store);
+}
+
+/* Queries [q0, q0 + nq) against every reference row, on the calling thread alone. */
+static void gemm_block(const exact_job *j, int64_t q0, int nq, const float *q_sq, const float *r_sq,
+                       gemm_scratch *s) {
+    int k = j->p->k, dim = j->p->dim, pool = 2 * k + 16;
     af_metric m = j->p->metric;
-    float *r_sq = squared_norms(j, j->ref, j->n_ref, threads);
-    float *q_sq = squared_norms(j, j->queries, n_query, threads);
-    float *c = malloc((size_t)QUERY_BLOCK * REF_BLOCK * sizeof *c);
-    af_keyed *store = malloc((size_t)QUERY_BLOCK * (size_t)pool * sizeof *store);
-    af_topk_heap *heaps = malloc(QUERY_BLOCK * sizeof *heaps);
-    af_keyed *final_store = malloc((size_t)QUERY_BLOCK * (size_t)k * sizeof *final_store);
-    int rc = (r_sq && q_sq && c && store && heaps && final_store) ? 0 : -1;
-    for (int64_t q0 = 0; rc == 0 && q0 < n_query; q0 += QUERY_BLOCK) {
-        int nq = (int)(n_query - q0 < QUERY_BLOCK ? n_query - q0 : QUERY_BLOCK);
-        for (int i = 0; i < nq; i++)
-            af_topk_heap_reset(&heaps[i], store + (size_t)i * pool, pool);
-        for (int64_t r0 = 0; r0 < j->n_ref; r0 += REF_BLOCK) {
-            int nr = (int)(j->n_ref - r0 < REF_BLOCK ? j->n_ref - r0 : REF_BLOCK);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
-                        (const float *)(j->queries + (size_t)q0 * j->row), dim,
-                        (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, c, nr);
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int i = 0; i < nq; i++) {
-                const float *ci = c + (size_t)i * nr;
-                for (int r = 0; r < nr; r++) {
-                    if (!usable(j, q0 + i, r0 + r))
-                        continue;
-                    double key = gemm_key(m, ci[r], q_sq[q0 + i], r_sq[r0 + r]);
-                    if (af_topk_heap_accepts(&heaps[i], key, j->ref_id_base + r0 + r))
-                        af_topk_heap_push(&heaps[i], key, j->ref_id_base + r0 + r);
-                }
-            }
-        }
-        /* Recompute the pooled candidates with the search kernels and keep the best k. */
-#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int i = 0; i < nq; i++)
+        af_topk_heap_reset(&s->heaps[i], s->store + (size_t)i * pool, pool);
+    for (int64_t r0 = 0; r0 < j->n_ref; r0 += REF_BLOCK) {
+        int nr = (int)(j->n_ref - r0 < REF_BLOCK ? j->n_ref - r0 : REF_BLOCK);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
+                    (const float *)(j->queries + (size_t)q0 * j->row), dim,
+                    (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, s->c, nr);
         for (int i = 0; i < nq; i++) {
-            af_topk_heap best;
-            af_topk_heap_reset(&best, final_store + (size_t)i * k, k);
-            for (int e = 0; e < heaps[i].size; e++) {
-                int64_t r = heaps[i].e[e].id - j->ref_id_base;
-                af_topk_heap_push(&best, direct_key(j, q0 + i, r), heaps[i].e[e].id);
+            const float *ci = s->c + (size_t)i * nr;
+            for (int r = 0; r < nr; r++) {
+                if (!usable(j, q0 + i, r0 + r))
+                    continue;
+                double key = gemm_key(m, ci[r], q_sq[q0 + i], r_sq[r0 + r]);
+                if (af_topk_heap_accepts(&s->heaps[i], key, j->ref_id_base + r0 + r))
+                    af_topk_heap_push(&s->heaps[i], key, j->ref_id_base + r0 + r);
             }
-            af_topk_heap_drain(&best, j->out + (q0 + i) * k, k, j->sign);
         }
     }
+    /* Recompute the pooled candidates with the search kernels and keep the best k. */
+    for (int i = 0; i < nq; i++) {
+        af_topk_heap best;
+        af_topk_heap_reset(&best, s->final_store + (size_t)i * k, k);
+        for (int e = 0; e < s->heaps[i].size; e++) {
+            int64_t r = s->heaps[i].e[e].id - j->ref_id_base;
+            af_topk_heap_push(&best, direct_key(j, q0 + i, r), s->heaps[i].e[e].id);
+        }
+        af_topk_heap_drain(&best, j->out + (q0 + i) * k, k, j->sign);
+    }
+}
+
+/* Each OpenMP thread takes whole query blocks and runs a single-threaded sgemm on them. Letting
+ * OpenBLAS's own thread pool run the multiply between OpenMP regions made the two pools take
+ * turns on the cores (OpenMP's idle workers spin), so two threads ran slower than one; it also
+ * let `threads` be exceeded. The blocks are fixed by QUERY_BLOCK, so results do not depend on
+ * the thread count. */
+static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
+    int k = j->p->k, pool = 2 * k + 16;
+    float *r_sq = squared_norms(j, j->ref, j->n_ref, threads);
+    float *q_sq = squared_norms(j, j->queries, n_query, threads);
+    int failed = !r_sq || !q_sq;
+    int64_t n_blocks = (n_query + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(threads) reduction(| : failed) if (!failed)
+    {
+        gemm_scratch s;
+        int ok = gemm_scratch_alloc(&s, pool, k) == 0;
+        failed |= !ok;
+        /* Every thread reaches the loop, even one without buffers; it just takes no block. */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_blocks; b++) {
+            if (!ok)
+                continue;
+            int64_t q0 = b * QUERY_BLOCK;
+            int nq = (int)(n_query - q0 < QUERY_BLOCK ? n_query - q0 : QUERY_BLOCK);
+            gemm_block(j, q0, nq, q_sq, r_sq, &s);
+        }
+        gemm_scratch_free(&s);
+    }
+    openblas_set_num_threads(blas_threads);
     free(r_sq);
     free(q_sq);
-    free(c);
-    free(store);
-    free(heaps);
-    free(final_store);
-    return rc;
+    return failed ? -1 : 0;
 }
 
 int af_exact_knn(const af_exact_params *p, const void *ref, int64_t n_ref, int64_t ref_id_base,
