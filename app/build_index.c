@@ -238,10 +238,13 @@ static int place_shards(const af_job *job, const build_plan *p, const int64_t *c
     return 0;
 }
 
-/* Item nodes for this rank's rows, in pieces so the node copy stays small. */
+/* Item nodes for this rank's rows, staged through a buffer of at most 8 MiB: its size must not
+ * grow with the data, or the per-rank memory stops shrinking as ranks are added. */
 static int write_items(af_index_writer *w, const build_plan *p, const void *vectors,
                        const uint8_t *na, double dot_max_norm, af_error *err) {
-    int64_t n = p->row_hi - p->row_lo, piece = 1 << 15;
+    int64_t n = p->row_hi - p->row_lo, piece = (int64_t)((8u << 20) / p->node_size);
+    if (piece < 1)
+        piece = 1;
     int64_t mine = (n + piece - 1) / piece, rounds = 0;
     MPI_Allreduce(&mine, &rounds, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
     unsigned char *nodes = malloc((size_t)piece * p->node_size);
