@@ -112,18 +112,26 @@ static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, 
     }
 }
 
-/* Plane normal = p - q, unit length; Minkowski planes pass through the midpoint. */
+/* The two-means centroids p and q of the rows, and the plane normal n = p - q at unit length:
+ * the part of the split that angular and the Minkowski metrics share. */
+static void two_means_normal(tm_kind kind, const af_build_data *d, const int32_t *idx,
+                             int64_t count, af_kiss64 *rng, centroid *p, centroid *q, float *n) {
+    int dim = d->dim;
+    two_means(kind, d, idx, count, rng, p, q);
+    for (int z = 0; z < dim; z++)
+        n[z] = p->v[z] - q->v[z];
+    float norm = sqrtf(d->k->dot(n, n, dim));
+    if (norm > 0)
+        scale(n, dim, norm);
+}
+
+/* Minkowski planes pass through the midpoint of the two centroids. */
 static void minkowski_split(tm_kind kind, const af_build_data *d, const int32_t *idx, int64_t count,
                             af_kiss64 *rng, void *node, float *scratch) {
     int dim = d->dim;
     centroid p = {scratch, 0}, q = {scratch + dim, 0};
     float *n = scratch + 2 * dim;
-    two_means(kind, d, idx, count, rng, &p, &q);
-    for (int z = 0; z < dim; z++)
-        n[z] = p.v[z] - q.v[z];
-    float norm = sqrtf(d->k->dot(n, n, dim));
-    if (norm > 0)
-        scale(n, dim, norm);
+    two_means_normal(kind, d, idx, count, rng, &p, &q, n);
     float a = 0.0f;
     for (int z = 0; z < dim; z++)
         a += -n[z] * (p.v[z] + q.v[z]) / 2;
@@ -146,12 +154,7 @@ void af_split_angular(const af_build_data *d, const int32_t *idx, int64_t count,
     int dim = d->dim;
     centroid p = {scratch, 0}, q = {scratch + dim, 0};
     float *n = scratch + 2 * dim;
-    two_means(TM_ANGULAR, d, idx, count, rng, &p, &q);
-    for (int z = 0; z < dim; z++)
-        n[z] = p.v[z] - q.v[z];
-    float norm = sqrtf(d->k->dot(n, n, dim));
-    if (norm > 0)
-        scale(n, dim, norm);
+    two_means_normal(TM_ANGULAR, d, idx, count, rng, &p, &q, n);
     memcpy((unsigned char *)node + 12, n, (size_t)dim * sizeof(float));
 }
 
