@@ -100,35 +100,6 @@ static int plan_build(const af_job *job, build_plan *p, af_error *err) {
     return 0;
 }
 
-/* Read this rank's rows; NA rows are an error naming the row, or skipped (na = skip). */
-static int read_rows(const af_job *job, const build_plan *p, void **vectors, uint8_t **na,
-                     af_error *err) {
-    int64_t n = p->row_hi - p->row_lo;
-    *vectors = malloc((size_t)(n ? n : 1) * p->vec_bytes);
-    *na = calloc((size_t)(n ? n : 1), 1);
-    if (!*vectors || !*na)
-        return af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows", n);
-    af_matrix *mx = NULL;
-    if (af_matrix_open(&job->ref, &mx, err) != 0)
-        return -1;
-    af_progress *prog = af_progress_start("reading reference", "rows", (uint64_t)n);
-    int rc = af_read_vectors(mx, p->metric, (uint64_t)p->row_lo, (uint64_t)p->row_hi, *vectors, *na,
-                             prog, 0, err);
-    af_progress_finish(prog);
-    af_matrix_close(mx);
-    if (rc != 0)
-        return -1;
-    if (job->cfg.reference.na == AF_CONFIG_NA_ERROR) {
-        for (int64_t i = 0; i < n; i++)
-            if ((*na)[i])
-                return af_fail(err, AF_E_INPUT,
-                               "%s: row %" PRId64 " holds NA (set [reference] na = skip to leave "
-                               "such rows out of the index)",
-                               job->cfg.reference.path, p->row_lo + i + 1);
-    }
-    return 0;
-}
-
 static double local_max_norm(const build_plan *p, const void *vectors, const uint8_t *na) {
     double best = 0;
     for (int64_t i = 0; i < p->row_hi - p->row_lo; i++) {
@@ -419,7 +390,8 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     uint8_t *na = NULL;
     local_shards ls = {0};
     layout lay = {0};
-    failed = read_rows(job, &p, &vectors, &na, err) != 0;
+    failed = af_read_reference_rows(job, p.metric, p.row_lo, p.row_hi - p.row_lo, &vectors, &na,
+                                    err) != 0;
     int rc = af_mpi_agree(failed, err);
     double dot_max_norm = 0;
     if (rc == 0 && p.metric == AF_DOT) {

@@ -1,6 +1,5 @@
 #include "af_exact.h"
 #include "af_partition.h"
-#include "progress.h"
 #include "searchers.h"
 #include "vectors.h"
 
@@ -27,33 +26,6 @@ static int search(void *ctx, const void *queries, int64_t nq, int64_t first_row,
                         err);
 }
 
-static int load_rows(af_exact_searcher *s, af_error *err) {
-    const af_job *job = s->job;
-    s->vectors =
-        malloc((size_t)(s->n_rows ? s->n_rows : 1) * af_vector_bytes(s->metric, job->ref.cols));
-    s->na = calloc((size_t)(s->n_rows ? s->n_rows : 1), 1);
-    if (!s->vectors || !s->na)
-        return af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows",
-                       s->n_rows);
-    af_matrix *mx = NULL;
-    if (af_matrix_open(&job->ref, &mx, err) != 0)
-        return -1;
-    af_progress *prog = af_progress_start("reading reference", "rows", (uint64_t)s->n_rows);
-    int rc = af_read_vectors(mx, s->metric, (uint64_t)s->row_lo, (uint64_t)(s->row_lo + s->n_rows),
-                             s->vectors, s->na, prog, 0, err);
-    af_progress_finish(prog);
-    af_matrix_close(mx);
-    if (rc != 0 || job->cfg.reference.na == AF_CONFIG_NA_SKIP)
-        return rc;
-    for (int64_t i = 0; i < s->n_rows; i++)
-        if (s->na[i])
-            return af_fail(err, AF_E_INPUT,
-                           "%s: row %" PRId64 " holds NA (set [reference] na = skip to leave "
-                           "such rows out)",
-                           job->cfg.reference.path, s->row_lo + i + 1);
-    return 0;
-}
-
 af_exact_searcher *af_exact_searcher_open(const af_job *job, af_searcher_ops *ops, af_error *err) {
     af_exact_searcher *s = calloc(1, sizeof *s);
     int failed = s == NULL;
@@ -70,7 +42,8 @@ af_exact_searcher *af_exact_searcher_open(const af_job *job, af_searcher_ops *op
                              job->cfg.query.path, job->query.cols, job->cfg.reference.path,
                              job->ref.cols) != 0;
         else
-            failed = load_rows(s, err) != 0;
+            failed = af_read_reference_rows(job, s->metric, s->row_lo, s->n_rows, &s->vectors,
+                                            &s->na, err) != 0;
     }
     if (af_mpi_agree(failed, err) != 0) {
         af_exact_searcher_close(s);

@@ -1,5 +1,9 @@
 #include "vectors.h"
+#include "job.h"
 #include "progress.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
 
 int af_vector_dim(af_metric m, uint64_t cols) {
     return (int)(m == AF_HAMMING ? af_bits_words(cols) : cols);
@@ -24,5 +28,30 @@ int af_read_vectors(af_matrix *mx, af_metric m, uint64_t r0, uint64_t r1, void *
         if (progress)
             af_progress_update(progress, progress_base + (b - r0));
     }
+    return 0;
+}
+
+int af_read_reference_rows(const af_job *job, af_metric m, int64_t row_lo, int64_t n,
+                           void **vectors, uint8_t **na, af_error *err) {
+    *vectors = malloc((size_t)(n ? n : 1) * af_vector_bytes(m, job->ref.cols));
+    *na = calloc((size_t)(n ? n : 1), 1);
+    if (!*vectors || !*na)
+        return af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows", n);
+    af_matrix *mx = NULL;
+    if (af_matrix_open(&job->ref, &mx, err) != 0)
+        return -1;
+    af_progress *prog = af_progress_start("reading reference", "rows", (uint64_t)n);
+    int rc = af_read_vectors(mx, m, (uint64_t)row_lo, (uint64_t)(row_lo + n), *vectors, *na, prog,
+                             0, err);
+    af_progress_finish(prog);
+    af_matrix_close(mx);
+    if (rc != 0 || job->cfg.reference.na == AF_CONFIG_NA_SKIP)
+        return rc;
+    for (int64_t i = 0; i < n; i++)
+        if ((*na)[i])
+            return af_fail(err, AF_E_INPUT,
+                           "%s: row %" PRId64 " holds NA (set [reference] na = skip to leave "
+                           "such rows out)",
+                           job->cfg.reference.path, row_lo + i + 1);
     return 0;
 }

@@ -18,4 +18,11 @@ int af_read_vectors(af_matrix *mx, af_metric m, uint64_t r0, uint64_t r1, void *
                     uint8_t *row_na, struct af_progress *progress, uint64_t progress_base,
                     af_error *err);
 
+/* Reference rows [row_lo, row_lo + n) of job->ref as vectors of `m` (malloc'd into *vectors,
+ * NA flags into *na), with progress. Under [reference] na = error a row holding NA fails,
+ * named (1-based); under na = skip it is only flagged. Local: the caller agrees on failure. */
+struct af_job;
+int af_read_reference_rows(const struct af_job *job, af_metric m, int64_t row_lo, int64_t n,
+                           void **vectors, uint8_t **na, af_error *err);
+
 #endif
