@@ -151,11 +151,20 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
     int64_t met = 0;
     sc->pq_size = 0;
     sc->n_cand = 0;
+    /* In a sound forest every node is opened at most once per root that reaches it; a damaged
+     * file whose children lead back up a tree would otherwise loop (and grow the queue) forever. */
+    int64_t opens_left = v->n_roots + v->items.count;
+    for (int r = 0; r < v->n_tree_ranges; r++)
+        opens_left += v->trees[r].count;
     for (int64_t r = 0; r < v->n_roots; r++)
         if (pq_push(sc, s->t->pq_initial, v->roots[r]) < 0)
             return -2;
     while (met < search_k && sc->pq_size > 0) {
         pq_entry top = pq_pop(sc);
+        if (opens_left-- <= 0) {
+            sc->bad_from = top.id;
+            return -3;
+        }
         const unsigned char *node = af_index_node(v, top.id);
         if (!node) {
             sc->bad_from = -1;
@@ -268,7 +277,7 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
                 if (!failed || q < bad_query) {
                     failed = rc;
                     bad_query = q;
-                    bad_from = rc == -1 ? sc->bad_from : -1;
+                    bad_from = rc == -1 || rc == -3 ? sc->bad_from : -1;
                     bad_id = rc == -1 ? sc->bad_id : -1;
                 }
             }
@@ -277,6 +286,11 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
     if (failed == -2)
         return af_fail(err, AF_E_INTERNAL, "search: out of memory (query %lld)",
                        (long long)bad_query);
+    if (failed == -3)
+        return af_fail(err, AF_E_INPUT,
+                       "index: its trees loop back on themselves (node %lld is reached more often "
+                       "than any sound tree allows): a damaged index file",
+                       (long long)bad_from);
     if (failed)
         return af_fail(err, AF_E_INPUT,
                        "index: node %lld refers to node %lld, which is not in the index (a "
