@@ -111,7 +111,7 @@ static int add_ok(uint64_t a, uint64_t b, uint64_t *out) {
 
 int af_matrix_required_bytes(const af_matrix_desc *d, uint64_t *bytes, af_error *err) {
     unsigned bits = af_elem_bits(d->type);
-    uint64_t cells, b, row_bytes;
+    uint64_t cells, b = 0, row_bytes;
     int ok;
     if (d->separated) {
         ok = mul_ok(d->total_rows, bits, &b);
