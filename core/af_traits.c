@@ -67,9 +67,11 @@ static float margin_dot(const void *node, const void *q, int dim, const af_kerne
 
 /* Hamming planes are one bit: v[0] is its position, counted from the top of each word. */
 static float margin_hamming(const void *node, const void *q, int dim, const af_kernels *k) {
-    (void)dim, (void)k;
+    (void)k;
     uint64_t bit;
     memcpy(&bit, (const unsigned char *)node + 16, sizeof bit);
+    if (bit >= (uint64_t)dim * 64) /* a damaged file: never read outside the query's words */
+        return 0.0f;
     const uint64_t *y = q;
     return (y[bit / 64] >> (63 - bit % 64)) & 1 ? 1.0f : 0.0f;
 }
