@@ -13,3 +13,10 @@ if [ "${AF_SKIP_SANITIZE:-0}" != 1 ]; then
     AF_BUILD_DIR=build-asan scripts/build.sh -DAF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     (cd build-asan && ctest --output-on-failure -j "$jobs" -LE slow)
 fi
+
+# The parsers' libFuzzer targets, each fuzzed for a few seconds (clang; see tests/fuzz).
+if [ "${AF_SKIP_FUZZ:-0}" != 1 ]; then
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DAF_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-fuzz --target fuzz_targets -j "$jobs"
+    (cd build-fuzz && ctest --output-on-failure -j "$jobs" -L fuzz)
+fi
