@@ -1,8 +1,7 @@
 #include "query_pipeline.h"
 #include "af_partition.h"
-#include "matrix_mpiio.h"
 #include "file_util.h"
-#include "matrix_out.h"
+#include "output_store.h"
 #include "progress.h"
 #include "vectors.h"
 
@@ -25,18 +24,17 @@ static void topk_merge_op(void *in, void *inout, int *len, MPI_Datatype *type) {
 }
 
 typedef struct outputs {
-    af_output_plan plan[2]; /* ids, distances */
-    af_mpi_matrix file[2];
+    af_store_plan plan[2]; /* ids, distances */
+    af_store *store[2];
     int count; /* 1 or 2 */
 } outputs;
 
 static int check_output_order(const af_config *c, const char *path, af_error *err) {
-    int fmt = af_output_format_of(path);
-    if (fmt == 0)
-        return af_fail(err, AF_E_CONFIG,
-                       "output %s: name it NAME.desc (bigmemory) or NAME.afm (native descriptor)",
-                       path);
-    if (fmt == AF_FMT_BIGMEMORY && c->output.order == AF_CONFIG_ORDER_ROW)
+    if (af_store_kind_of(path, err) < 0) {
+        err->code = AF_E_CONFIG;
+        return -1;
+    }
+    if (af_output_format_of(path) == AF_FMT_BIGMEMORY && c->output.order == AF_CONFIG_ORDER_ROW)
         return af_config_fail_key(c, AF_CFG_OUTPUT_ORDER, err,
                                   "%s is a bigmemory matrix, which is always column-major; use a "
                                   ".afm native descriptor for row-major output",
@@ -44,27 +42,29 @@ static int check_output_order(const af_config *c, const char *path, af_error *er
     return 0;
 }
 
-/* Close the files; publish (distances, then ids, whose descriptor comes last) or discard. */
+/* Close the stores; publish (distances, then ids, whose descriptor comes last) or discard. */
 static int finish_outputs(const af_job *job, outputs *o, int ok, af_error *err) {
     for (int i = 0; i < o->count; i++) {
         af_error close_err = {0};
-        if (af_mpi_matrix_close(&o->file[i], &close_err) != 0 && ok) {
+        if (af_store_close(o->store[i], &close_err) != 0 && ok) {
             *err = close_err;
             ok = 0;
         }
+        o->store[i] = NULL;
     }
     int failed = 0;
     if (job->world.rank == 0) {
         for (int i = o->count - 1; ok && i >= 0 && !failed; i--)
-            failed = af_output_publish(&o->plan[i], err) != 0;
+            failed = af_store_publish(&o->plan[i], err) != 0;
         if (!ok || failed)
             for (int i = 0; i < o->count; i++)
-                af_output_discard(&o->plan[i]);
+                af_store_discard(&o->plan[i]);
     }
     return af_mpi_agree(failed, err) != 0 || !ok ? -1 : 0;
 }
 
-static int prepare_outputs(const af_job *job, uint64_t n_query, outputs *o, af_error *err) {
+static int prepare_outputs(const af_job *job, const af_searcher_ops *ops, uint64_t n_query,
+                           outputs *o, af_error *err) {
     const af_config *c = &job->cfg;
     memset(o, 0, sizeof *o);
     const char *paths[2] = {c->output.index, c->output.distance};
@@ -73,29 +73,26 @@ static int prepare_outputs(const af_job *job, uint64_t n_query, outputs *o, af_e
     int failed = 0;
     if (job->world.rank == 0) {
         for (int i = 0; i < o->count && !failed; i++) {
-            af_output_spec spec = {paths[i],
-                                   types[i],
-                                   c->output.order == AF_CONFIG_ORDER_ROW ? AF_ORDER_ROW
-                                                                          : AF_ORDER_COLUMN,
-                                   n_query,
-                                   (uint64_t)c->query.k,
-                                   (int)c->output.existing};
+            af_store_attrs attrs = {c->query.k, c->output.base, af_metric_name(ops->metric),
+                                    ops->index_id, i == 0 ? "index" : "distance"};
+            af_store_spec spec = {
+                {paths[i], types[i],
+                 c->output.order == AF_CONFIG_ORDER_ROW ? AF_ORDER_ROW : AF_ORDER_COLUMN, n_query,
+                 (uint64_t)c->query.k, (int)c->output.existing},
+                &attrs};
             failed = check_output_order(c, paths[i], err) != 0 ||
                      af_make_parent_dirs(paths[i], err) != 0 ||
-                     af_output_prepare(&spec, &o->plan[i], err) != 0;
+                     af_store_prepare(&spec, o->plan, i, &o->plan[i], err) != 0;
         }
         if (failed)
             for (int i = 0; i < o->count; i++)
-                af_output_discard(&o->plan[i]);
+                af_store_discard(&o->plan[i]);
     }
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     af_bcast_bytes(o->plan, sizeof o->plan);
     for (int i = 0; i < o->count; i++) {
-        const af_output_plan *p = &o->plan[i];
-        if (af_mpi_matrix_open(&o->file[i], p->tmp_data_path, p->rows, p->cols,
-                               p->order == AF_ORDER_COLUMN, p->elem_bytes, p->byte_offset,
-                               err) != 0) {
+        if (af_store_open(o->plan, i, MPI_COMM_WORLD, &o->store[i], err) != 0) {
             finish_outputs(job, o, 0, err); /* closes what opened, removes the temporaries */
             return -1;
         }
@@ -109,8 +106,7 @@ typedef struct batch_buffers {
     uint8_t *mine_na, *all_na;
     int64_t *exclude;
     af_neighbor *partial, *merged;
-    double *values; /* owned rows x k, as doubles (NaN = NA) */
-    unsigned char *encoded;
+    double *values;       /* owned rows x k, as doubles (NaN = NA) */
     int *counts, *displs; /* per rank: rows, and byte counts for the gathers */
     int *byte_counts, *byte_displs;
 } batch_buffers;
@@ -129,21 +125,19 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
     b->partial = calloc(B * k, sizeof *b->partial);
     b->merged = calloc(mine * k, sizeof *b->merged);
     b->values = calloc(mine * k, sizeof *b->values);
-    b->encoded = calloc(mine * k, 8);
     b->counts = calloc(P, sizeof(int));
     b->displs = calloc(P, sizeof(int));
     b->byte_counts = calloc(P, sizeof(int));
     b->byte_displs = calloc(P, sizeof(int));
     if (!b->mine_vec || !b->all_vec || !b->mine_na || !b->all_na || !b->exclude || !b->partial ||
-        !b->merged || !b->values || !b->encoded || !b->counts || !b->displs || !b->byte_counts ||
-        !b->byte_displs)
+        !b->merged || !b->values || !b->counts || !b->displs || !b->byte_counts || !b->byte_displs)
         return af_fail(err, AF_E_INTERNAL, "out of memory for a batch of %zu rows", B);
     return 0;
 }
 
 static void free_buffers(batch_buffers *b) {
     free(b->mine_vec), free(b->all_vec), free(b->mine_na), free(b->all_na), free(b->exclude);
-    free(b->partial), free(b->merged), free(b->values), free(b->encoded);
+    free(b->partial), free(b->merged), free(b->values);
     free(b->counts), free(b->displs), free(b->byte_counts), free(b->byte_displs);
 }
 
@@ -200,22 +194,12 @@ static int64_t to_values(const af_job *job, const batch_buffers *b, int64_t on, 
 static int write_batch(const af_job *job, outputs *o, batch_buffers *b, int64_t b0,
                        int64_t *na_rows, af_error *err) {
     int64_t o0 = b->displs[job->world.rank], on = b->counts[job->world.rank];
-    int k = job->cfg.query.k;
     for (int i = 0; i < o->count; i++) {
         int64_t na = to_values(job, b, on, i, b->values);
         if (i == 0)
             *na_rows += na;
-        uint64_t bad = 0;
-        int failed = af_output_encode(&o->plan[i], b->values, (uint64_t)(on * k), b->encoded, &bad,
-                                      err) != 0;
-        if (failed)
-            af_error_prefix(err, "%s, row %" PRId64 ", column %d", o->plan[i].desc_path,
-                            b0 + o0 + (int64_t)(bad / (uint64_t)k) + 1,
-                            (int)(bad % (uint64_t)k) + 1);
-        if (af_mpi_agree(failed, err) != 0)
-            return -1;
-        if (af_mpi_matrix_write_rows(&o->file[i], (uint64_t)(b0 + o0), (uint64_t)on, b->encoded,
-                                     err) != 0)
+        if (af_store_write_rows(o->store[i], (uint64_t)(b0 + o0), (uint64_t)on, b->values, err) !=
+            0)
             return -1;
     }
     return 0;
@@ -282,7 +266,7 @@ int af_run_queries(const af_job *job, const af_searcher_ops *ops, af_error *err)
         free_buffers(&b);
         return -1;
     }
-    int rc = prepare_outputs(job, job->query.rows, &o, err);
+    int rc = prepare_outputs(job, ops, job->query.rows, &o, err);
     if (rc == 0) {
         int ok = run_batches(job, ops, mx, &o, &b, err) == 0;
         rc = finish_outputs(job, &o, ok, err);

@@ -34,6 +34,10 @@ int af_describe_native(const char *path, const char *text, size_t len, af_matrix
                        af_error *err);
 int af_describe_vecs(const char *path, int format, af_matrix_desc *out, af_error *err);
 
+/* FILE.h5:/dataset (also .hdf5, .he5, .hdf, .nc): the colon before the dataset's leading
+ * slash, or NULL when path is not of that form. */
+const char *af_hdf5_path_split(const char *path);
+
 /* Join dir and name as R's file.path does; fails when too long. */
 int af_path_join(char *out, size_t cap, const char *dir, const char *name, af_error *err);
 /* The directory part of path ("." when none). */

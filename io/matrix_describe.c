@@ -15,8 +15,7 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* FILE.h5:/dataset (also .hdf5, .he5, .nc): the colon before the dataset's leading slash. */
-static const char *hdf5_split(const char *path) {
+const char *af_hdf5_path_split(const char *path) {
     static const char *const exts[] = {".h5:", ".hdf5:", ".he5:", ".hdf:", ".nc:"};
     for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
         const char *at = strstr(path, exts[i]);
@@ -72,7 +71,7 @@ int af_matrix_describe(const char *path, af_matrix_desc *out, af_error *err) {
         return af_fail(err, AF_E_INPUT, "an empty matrix path");
     if (strlen(path) >= AF_MATRIX_PATH_MAX)
         return af_fail(err, AF_E_INPUT, "matrix path too long: %.80s...", path);
-    const char *colon = hdf5_split(path);
+    const char *colon = af_hdf5_path_split(path);
     if (colon)
         return describe_hdf5(path, colon, out, err);
     struct stat st;

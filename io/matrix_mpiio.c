@@ -5,23 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-int af_mpi_matrix_open(af_mpi_matrix *m, const char *path, uint64_t rows, uint64_t cols,
-                       int column_major, size_t elem_bytes, uint64_t base_offset, af_error *err) {
+int af_mpi_matrix_open(af_mpi_matrix *m, MPI_Comm comm, const char *path, uint64_t rows,
+                       uint64_t cols, int column_major, size_t elem_bytes, uint64_t base_offset,
+                       af_error *err) {
     memset(m, 0, sizeof *m);
+    m->comm = comm;
     snprintf(m->path, sizeof m->path, "%s", path);
     m->rows = rows;
     m->cols = cols;
     m->column_major = column_major;
     m->elem_bytes = elem_bytes;
     m->base = (MPI_Offset)base_offset;
-    int rc = MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &m->fh);
+    int rc = MPI_File_open(comm, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &m->fh);
     int failed = rc != MPI_SUCCESS;
     if (failed) {
         af_fail_mpi(err, rc, path);
         err->code = AF_E_OUTPUT;
     }
     m->open = !failed;
-    if (af_mpi_agree(failed, err) != 0) {
+    if (af_mpi_agree_comm(m->comm, failed, err) != 0) {
         if (m->open)
             MPI_File_close(&m->fh);
         m->open = 0;
@@ -84,7 +86,7 @@ int af_mpi_matrix_write_rows(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, co
         failed = af_fail(err, AF_E_INTERNAL, "%s: rows [%llu, %llu) out of range", m->path,
                          (unsigned long long)row0, (unsigned long long)(row0 + nrows)) != 0;
     /* Every rank must reach the collective calls, even one that failed before them. */
-    if (af_mpi_agree(failed, err) != 0)
+    if (af_mpi_agree_comm(m->comm, failed, err) != 0)
         return -1;
     const void *data = rows;
     void *transposed = NULL;
@@ -95,11 +97,24 @@ int af_mpi_matrix_write_rows(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, co
             af_fail(err, AF_E_INTERNAL, "out of memory writing %s", m->path);
         data = transposed;
     }
-    if (af_mpi_agree(failed, err) != 0)
+    if (af_mpi_agree_comm(m->comm, failed, err) != 0)
         return -1;
     failed = write_view(m, row0, nrows, data, err) != 0;
     free(transposed);
-    return af_mpi_agree(failed, err);
+    return af_mpi_agree_comm(m->comm, failed, err);
+}
+
+int af_mpi_matrix_sync(af_mpi_matrix *m, af_error *err) {
+    int failed = 0;
+    if (m->open) {
+        int rc = MPI_File_sync(m->fh);
+        failed = rc != MPI_SUCCESS;
+        if (failed) {
+            af_fail_mpi(err, rc, m->path);
+            err->code = AF_E_OUTPUT;
+        }
+    }
+    return af_mpi_agree_comm(m->comm, failed, err);
 }
 
 int af_mpi_matrix_close(af_mpi_matrix *m, af_error *err) {
@@ -117,5 +132,5 @@ int af_mpi_matrix_close(af_mpi_matrix *m, af_error *err) {
     }
     if (failed)
         err->code = AF_E_OUTPUT;
-    return af_mpi_agree(failed, err);
+    return af_mpi_agree_comm(m->comm, failed, err);
 }

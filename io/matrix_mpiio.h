@@ -16,6 +16,7 @@
 
 typedef struct af_mpi_matrix {
     MPI_File fh;
+    MPI_Comm comm; /* the writers (MPI_COMM_WORLD for a job) */
     int open;
     uint64_t rows, cols;
     int column_major;
@@ -24,14 +25,18 @@ typedef struct af_mpi_matrix {
     char path[PATH_MAX];
 } af_mpi_matrix;
 
-/* Collective: open an existing file (sized by whoever prepared it) for writing. */
-int af_mpi_matrix_open(af_mpi_matrix *m, const char *path, uint64_t rows, uint64_t cols,
-                       int column_major, size_t elem_bytes, uint64_t base_offset, af_error *err);
+/* Collective over comm: open an existing file (sized by whoever prepared it) for writing. */
+int af_mpi_matrix_open(af_mpi_matrix *m, MPI_Comm comm, const char *path, uint64_t rows,
+                       uint64_t cols, int column_major, size_t elem_bytes, uint64_t base_offset,
+                       af_error *err);
 
 /* Collective: write this rank's rows [row0, row0 + nrows) from a row-major buffer of
  * nrows * cols elements. Agrees on failure. */
 int af_mpi_matrix_write_rows(af_mpi_matrix *m, uint64_t row0, uint64_t nrows, const void *rows,
                              af_error *err);
+
+/* Collective: everything written so far reaches the file system. Agrees on failure. */
+int af_mpi_matrix_sync(af_mpi_matrix *m, af_error *err);
 
 /* Collective: sync and close. Agrees on failure. */
 int af_mpi_matrix_close(af_mpi_matrix *m, af_error *err);

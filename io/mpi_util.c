@@ -13,19 +13,25 @@ af_world af_world_get(void) {
 }
 
 int af_mpi_agree(int local_failed, af_error *err) {
-    af_world w = af_world_get();
-    int mine = local_failed ? w.rank : w.size, first = w.size;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (first == w.size)
+    return af_mpi_agree_comm(MPI_COMM_WORLD, local_failed, err);
+}
+
+int af_mpi_agree_comm(MPI_Comm comm, int local_failed, af_error *err) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = local_failed ? rank : size, first = size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == size)
         return 0;
     /* Everyone takes the first failing rank's message and code. */
     af_error shared;
     memset(&shared, 0, sizeof shared);
-    if (w.rank == first)
+    if (rank == first)
         shared = *err;
-    MPI_Bcast(&shared, (int)sizeof shared, MPI_BYTE, first, MPI_COMM_WORLD);
+    MPI_Bcast(&shared, (int)sizeof shared, MPI_BYTE, first, comm);
     *err = shared;
-    if (first != 0 && w.rank == 0 && !strstr(err->msg, "(rank ")) {
+    if (first != 0 && rank == 0 && !strstr(err->msg, "(rank ")) {
         size_t used = strlen(err->msg);
         snprintf(err->msg + used, sizeof err->msg - used, " (rank %d)", first);
     }

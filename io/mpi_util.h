@@ -24,6 +24,9 @@ af_world af_world_get(void);
  * failing rank. */
 int af_mpi_agree(int local_failed, af_error *err);
 
+/* The same over any communicator (ranks named are ranks of comm). */
+int af_mpi_agree_comm(MPI_Comm comm, int local_failed, af_error *err);
+
 /* Collective: rank 0's `len` bytes at buf to every rank. */
 void af_bcast_bytes(void *buf, size_t len);
 
