@@ -1,12 +1,19 @@
 #include "build_index.h"
 #include "commands.h"
+#include "manifest.h"
 #include "report.h"
 
 static int run_build(int argc, char **argv) {
     af_job job;
     af_error err = {0};
-    if (af_job_setup(&job, "build", argc, argv, AF_NEED_BUILD, 0, &err) != 0 ||
-        af_build_index(&job, 0, &err) != 0)
+    if (af_job_setup(&job, "build", argc, argv, AF_NEED_BUILD, 0, &err) != 0)
+        return af_report_error(&err);
+    af_phase_begin("build");
+    if (af_build_index(&job, 0, &err) != 0)
+        return af_report_error(&err);
+    af_phase_end("build", job.ref.rows);
+    af_manifest_add_index(job.cfg.index.path);
+    if (af_manifest_write(&job, job.cfg.index.path, &err) != 0)
         return af_report_error(&err);
     return AF_OK;
 }

@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "manifest.h"
 #include "query_pipeline.h"
 #include "report.h"
 #include "searchers.h"
@@ -12,9 +13,14 @@ static int run_exact(int argc, char **argv) {
     af_exact_searcher *s = af_exact_searcher_open(&job, &ops, &err);
     if (!s)
         return af_report_error(&err);
+    af_phase_begin("exact search");
     int rc = af_run_queries(&job, &ops, &err);
     af_exact_searcher_close(s);
-    return rc == 0 ? AF_OK : af_report_error(&err);
+    af_phase_end("exact search", job.query.rows);
+    af_manifest_add_outputs(&job.cfg);
+    if (rc != 0 || af_manifest_write(&job, job.cfg.output.index, &err) != 0)
+        return af_report_error(&err);
+    return AF_OK;
 }
 
 const af_command af_cmd_exact = {

@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "manifest.h"
 #include "report.h"
 #include "searchers.h"
 
@@ -7,7 +8,14 @@ static int run_query(int argc, char **argv) {
     af_error err = {0};
     if (af_job_setup(&job, "query", argc, argv, AF_NEED_QUERY, 0, &err) != 0)
         return af_report_error(&err);
-    return af_query_index(&job, &err) == 0 ? AF_OK : af_report_error(&err);
+    af_phase_begin("query");
+    if (af_query_index(&job, &err) != 0)
+        return af_report_error(&err);
+    af_phase_end("query", job.query.rows);
+    af_manifest_add_outputs(&job.cfg);
+    if (af_manifest_write(&job, job.cfg.output.index, &err) != 0)
+        return af_report_error(&err);
+    return AF_OK;
 }
 
 const af_command af_cmd_query = {

@@ -1,5 +1,6 @@
 #include "build_index.h"
 #include "commands.h"
+#include "manifest.h"
 #include "report.h"
 #include "searchers.h"
 
@@ -14,12 +15,22 @@ static int run_run(int argc, char **argv) {
     if (af_index_needs_build(&job, why, sizeof why)) {
         if (job.world.rank == 0 && !job.quiet)
             fprintf(stderr, "building the index: %s\n", why);
+        af_phase_begin("build");
         if (af_build_index(&job, 1, &err) != 0)
             return af_report_error(&err);
+        af_phase_end("build", job.ref.rows);
+        af_manifest_add_index(job.cfg.index.path);
     } else if (job.world.rank == 0 && !job.quiet) {
         fprintf(stderr, "index %s is up to date\n", job.cfg.index.path);
     }
-    return af_query_index(&job, &err) == 0 ? AF_OK : af_report_error(&err);
+    af_phase_begin("query");
+    if (af_query_index(&job, &err) != 0)
+        return af_report_error(&err);
+    af_phase_end("query", job.query.rows);
+    af_manifest_add_outputs(&job.cfg);
+    if (af_manifest_write(&job, job.cfg.output.index, &err) != 0)
+        return af_report_error(&err);
+    return AF_OK;
 }
 
 const af_command af_cmd_run = {

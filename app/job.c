@@ -1,4 +1,5 @@
 #include "job.h"
+#include "manifest.h"
 #include "progress.h"
 
 #include <omp.h>
@@ -92,6 +93,7 @@ int af_job_setup(af_job *job, const char *command, int argc, char **argv, unsign
                  unsigned flags, af_error *err) {
     memset(job, 0, sizeof *job);
     job->command = command;
+    af_manifest_begin(command, argc, argv);
     job->world = af_world_get();
     job_args a = {0};
     a.sets = calloc((size_t)argc + 1, sizeof *a.sets);

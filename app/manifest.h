@@ -1,0 +1,60 @@
+/* The run manifest: a JSON record, written beside a command's main output once that output is
+ * published, of what ran and how, so that a batch job can be checked and reproduced months
+ * later: the effective config, the versions of annforest, the MPI library and HDF5, ranks,
+ * threads and hosts, the Slurm job, per-phase times and rows per second, peak memory per rank,
+ * and a checksum of every file the command wrote (docs/workflows.md describes every field).
+ *
+ * Where: the main output's file + ".manifest.json" - OUTPUT_INDEX.manifest.json for query, run
+ * and exact (e.g. out/nn_index.desc.manifest.json; for out.h5:/index, out.h5.manifest.json),
+ * INDEX.manifest.json for build (out/ref.ann.manifest.json, beside out/ref.ann.meta).
+ *
+ * The record is kept per process: every rank calls the same functions in the same order (the
+ * commands are collective), and af_manifest_write gathers what the ranks saw onto rank 0. */
+#ifndef AF_MANIFEST_H
+#define AF_MANIFEST_H
+
+#include "job.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Start the record of a command (called by af_job_setup): the clock and the command line
+ * (argv[0] is the command name). */
+void af_manifest_begin(const char *command, int argc, char **argv);
+
+/* Time a phase of the work on this rank. Phases may nest; each is ended by its name. `rows` is
+ * how many rows the phase went through (0 when rows mean nothing for it): the manifest gives
+ * rows per second from it. */
+void af_phase_begin(const char *name);
+void af_phase_end(const char *name, uint64_t rows);
+
+/* A file the command wrote and published (rank 0's list is the one recorded). */
+void af_manifest_add_file(const char *path);
+
+/* An output matrix the command wrote: its descriptor and its data file(s), found by describing
+ * the published matrix when the manifest is written. */
+void af_manifest_add_matrix(const char *path);
+
+/* The index file and its .meta sidecar. */
+void af_manifest_add_index(const char *index_path);
+
+/* The output matrices of a query job: output.index and, when set, output.distance. */
+void af_manifest_add_outputs(const af_config *cfg);
+
+/* Record that this run resumed an interrupted one, from batch `first_batch` of `batches`. */
+void af_manifest_note_resume(int64_t first_batch, int64_t batches);
+
+/* Where the manifest of MAIN_OUTPUT goes: its file (an HDF5 "FILE.h5:/dataset" names FILE.h5)
+ * + ".manifest.json". */
+int af_manifest_path(const char *main_output, char *out, size_t cap, af_error *err);
+
+/* Collective, after the outputs are published: checksum every recorded file (all ranks share
+ * the hashing), gather each rank's host, threads and peak memory, and let rank 0 write the
+ * manifest of main_output atomically (temporary file + rename). */
+int af_manifest_write(const af_job *job, const char *main_output, af_error *err);
+
+/* XXH3 of the keys that decide a query job's results, as "section.key=value" lines: every key
+ * but those that only change speed (job.threads, index.load, index.prefault). 16 hex digits. */
+void af_config_result_digest(const af_config *cfg, char hex[17]);
+
+#endif
