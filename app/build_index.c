@@ -11,6 +11,7 @@
 #include "af_forest.h"
 #include "af_partition.h"
 #include "checksum.h"
+#include "digests.h"
 #include "index_meta.h"
 #include "index_writer.h"
 #include "progress.h"
@@ -275,9 +276,42 @@ static int base_name(const char *path, char *out, size_t cap) {
     return snprintf(out, cap, "%s", slash ? slash + 1 : path) < (int)cap ? 0 : -1;
 }
 
+/* What the sidecar records of the index file and of the reference. */
+typedef struct index_sums {
+    uint64_t size;
+    char xxh3[17], md5[33];
+    uint64_t ref_file_bytes;
+    int64_t ref_files;
+    char ref_xxh3[17];
+} index_sums;
+
+/* Collective: the written (not yet published) index file's digest by all ranks, its MD5 by rank
+ * 0 (sequential by nature), and the reference's digest by all ranks. */
+static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sums, af_error *err) {
+    memset(sums, 0, sizeof *sums);
+    if (af_digest_file(tmp_path, job->threads, "hashing index", &sums->size, sums->xxh3, err) != 0)
+        return -1;
+    int failed = job->world.rank == 0 && af_file_md5(tmp_path, sums->md5, err) != 0;
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    if (af_digest_matrix(&job->ref, job->threads, &sums->ref_file_bytes, &sums->ref_files,
+                         sums->ref_xxh3, err) != 0) {
+        af_error_prefix(err, "[reference] path");
+        return -1;
+    }
+    return 0;
+}
+
+/* The reference as the meta names it: absolute, so that validate finds it from anywhere. */
+static void reference_path(const char *given, char *out, size_t cap) {
+    char *abs = realpath(given, NULL);
+    snprintf(out, cap, "%s", abs ? abs : given);
+    free(abs);
+}
+
 /* Rank 0: the sidecar, from the plan, the layout and the published file. */
 static int write_meta(const af_job *job, const build_plan *p, const layout *lay,
-                      const af_file_sums *sums, int64_t skipped, af_error *err) {
+                      const index_sums *sums, int64_t skipped, af_error *err) {
     const af_config *c = &job->cfg;
     af_index_meta m;
     memset(&m, 0, sizeof m);
@@ -306,14 +340,17 @@ static int write_meta(const af_job *job, const build_plan *p, const layout *lay,
     m.trees_per_shard = p->trees;
     m.build_ranks = job->world.size;
     snprintf(m.file_xxh3, sizeof m.file_xxh3, "%s", sums->xxh3);
+    snprintf(m.checksum_scheme, sizeof m.checksum_scheme, "%s", AF_DIGEST_SCHEME);
     snprintf(m.build_config_hash, sizeof m.build_config_hash, "%016llx",
              (unsigned long long)af_config_build_hash(c));
-    snprintf(m.reference_path, sizeof m.reference_path, "%s", c->reference.path);
+    reference_path(c->reference.path, m.reference_path, sizeof m.reference_path);
     m.reference_rows = p->n_rows;
     m.reference_cols = (int64_t)job->ref.cols;
     snprintf(m.reference_type, sizeof m.reference_type, "%s", af_elem_name(job->ref.type));
     if (af_matrix_required_bytes(&job->ref, &m.reference_bytes, err) != 0)
         return -1;
+    snprintf(m.reference_checksum, sizeof m.reference_checksum, "%s", sums->ref_xxh3);
+    m.reference_files = sums->ref_files;
     snprintf(m.na_policy, sizeof m.na_policy, "%s", af_config_na_name(c->reference.na));
     m.rows_skipped = skipped;
     m.shard = calloc((size_t)p->shards, sizeof *m.shard);
@@ -358,13 +395,13 @@ static int write_index(const af_job *job, af_index_writer *writer, const build_p
         af_index_writer_discard(writer);
         return -1;
     }
-    af_file_sums sums;
-    int failed = job->world.rank == 0 && af_file_checksums(writer->tmp_path, &sums, err) != 0;
-    if (af_mpi_agree(failed, err) != 0 || af_index_writer_publish(writer, err) != 0) {
+    index_sums sums;
+    if (compute_sums(job, writer->tmp_path, &sums, err) != 0 ||
+        af_index_writer_publish(writer, err) != 0) {
         af_index_writer_discard(writer);
         return -1;
     }
-    failed = job->world.rank == 0 && write_meta(job, p, lay, &sums, skipped, err) != 0;
+    int failed = job->world.rank == 0 && write_meta(job, p, lay, &sums, skipped, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     if (job->world.rank == 0 && !job->quiet)
@@ -431,7 +468,7 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     return rc;
 }
 
-static int stale_reason(const af_job *job, char *why, size_t cap) {
+static int stale_reason(const af_job *job, char *why, size_t cap, char ref_checksum[17]) {
     const af_config *c = &job->cfg;
     char meta_path[PATH_MAX + 8];
     af_index_meta_path(c->index.path, meta_path, sizeof meta_path);
@@ -461,12 +498,29 @@ static int stale_reason(const af_job *job, char *why, size_t cap) {
         snprintf(why, cap, "the reference changed shape or size since %s was built", c->index.path);
     else
         stale = 0;
+    snprintf(ref_checksum, 17, "%s", m.reference_checksum);
     af_index_meta_free(&m);
     return stale;
 }
 
 int af_index_needs_build(const af_job *job, char *why, size_t cap) {
-    int stale = job->world.rank == 0 ? stale_reason(job, why, cap) : 0;
+    char recorded[17] = "";
+    int stale = job->world.rank == 0 ? stale_reason(job, why, cap, recorded) : 0;
     MPI_Bcast(&stale, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    return stale;
+    MPI_Bcast(recorded, sizeof recorded, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (stale || !recorded[0])
+        return stale;
+    /* Same shape and size: only the reference's checksum tells a changed value. */
+    char now[17];
+    uint64_t bytes;
+    int64_t files;
+    af_error err = {0};
+    if (af_digest_matrix(&job->ref, job->threads, &bytes, &files, now, &err) != 0)
+        snprintf(why, cap, "the reference cannot be hashed (%s)", err.msg);
+    else if (strcmp(now, recorded) != 0)
+        snprintf(why, cap, "the reference's data changed since %s was built (checksum %s, was %s)",
+                 job->cfg.index.path, now, recorded);
+    else
+        return 0;
+    return 1;
 }

@@ -1,5 +1,6 @@
 /* annforest info PATH: what a path holds. Rank 0 looks; every rank leaves with its status. */
 #include "commands.h"
+#include "index_info.h"
 #include "matrix.h"
 #include "mpi_util.h"
 #include "report.h"
@@ -34,6 +35,7 @@ static int show_matrix(const char *path, FILE *out, af_error *err) {
 }
 
 static const info_kind kinds[] = {
+    {"index", af_is_index_path, af_index_print_info},
     {"matrix", any_path, show_matrix},
 };
 

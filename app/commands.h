@@ -12,6 +12,7 @@ typedef struct af_command {
 } af_command;
 
 extern const af_command af_cmd_info;
+extern const af_command af_cmd_validate;
 extern const af_command af_cmd_convert;
 extern const af_command af_cmd_build;
 extern const af_command af_cmd_query;

@@ -32,7 +32,14 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
         return af_fail(err, AF_E_INPUT,
                        "%s.meta: node format '%s' is not supported by this version", path,
                        m->node_format);
+    char meta_path[PATH_MAX + 8];
+    af_index_meta_path(path, meta_path, sizeof meta_path);
+    if (af_index_meta_check(m, meta_path, err) != 0)
+        return -1;
     ix->n_dim = m->n_dim;
+    if (m->n_dim > INT32_MAX / 64)
+        return af_fail(err, AF_E_INPUT, "%s: n_dim = %" PRId64 " is too large", meta_path,
+                       m->n_dim);
     ix->dim = af_vector_dim(ix->metric, (uint64_t)m->n_dim);
     ix->node_size = af_node_size(ix->metric, ix->dim);
     ix->n_items = m->n_ref;
@@ -40,12 +47,14 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
     ix->shards = (int)m->shards;
     ix->trees_per_shard = (int)m->trees_per_shard;
     snprintf(ix->index_id, sizeof ix->index_id, "%s", m->index_id);
-    if ((int64_t)ix->node_size != m->node_size ||
-        (uint64_t)m->n_nodes * ix->node_size != m->file_size)
+    if ((int64_t)ix->node_size != m->node_size)
         return af_fail(err, AF_E_INPUT,
-                       "%s.meta is inconsistent: %" PRId64 " nodes of %" PRId64
-                       " bytes do not make %" PRIu64 " bytes",
-                       path, m->n_nodes, m->node_size, m->file_size);
+                       "%s: node_size = %" PRId64 " but %s nodes of %" PRId64
+                       " dimensions are %zu bytes",
+                       meta_path, m->node_size, m->metric, m->n_dim, ix->node_size);
+    if (m->shards > INT32_MAX || m->trees_per_shard > INT32_MAX || m->n_nodes > AF_NODE_ID_MAX)
+        return af_fail(err, AF_E_INPUT, "%s: more shards, trees or nodes than int32 ids allow",
+                       meta_path);
     if (file_size != m->file_size)
         return af_fail(err, AF_E_MISMATCH,
                        "index %s is %" PRIu64 " bytes but its metadata says %" PRIu64

@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const af_command *const commands[] = {
-    &af_cmd_build, &af_cmd_query, &af_cmd_run, &af_cmd_exact, &af_cmd_info, &af_cmd_convert,
+    &af_cmd_build,    &af_cmd_query, &af_cmd_run,     &af_cmd_exact,
+    &af_cmd_validate, &af_cmd_info,  &af_cmd_convert,
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 

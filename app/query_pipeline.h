@@ -20,6 +20,7 @@ typedef struct af_searcher_ops {
     void *ctx;
     af_metric metric;     /* how query rows are read, and the distance order */
     const char *index_id; /* recorded in messages; may be NULL */
+    double load_seconds;  /* mapping (and, eager, touching) the index: slowest rank */
 } af_searcher_ops;
 
 /* Collective. Runs every batch and publishes the outputs of job->cfg. */

@@ -1,11 +1,13 @@
 #include "af_index.h"
 #include "af_partition.h"
 #include "index_open.h"
+#include "progress.h"
 #include "searchers.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,12 +133,21 @@ af_ann_searcher *af_ann_searcher_open(const af_job *job, af_searcher_ops *ops, a
                          "%s has %" PRIu64 " columns but index %s has %" PRId64 " dimensions",
                          job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path,
                          job->query.cols, job->cfg.index.path, s->ix.n_dim) != 0;
+    double t0 = af_now(), took = 0;
     if (!failed)
         failed = open_local_shards(s, err) != 0;
     if (af_mpi_agree(failed, err) != 0) {
         af_ann_searcher_close(s);
         return NULL;
     }
+    took = af_now() - t0;
+    MPI_Allreduce(MPI_IN_PLACE, &took, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    ops->load_seconds = took;
+    if (job->world.rank == 0 && !job->quiet)
+        fprintf(stderr, "index %s: index_id %s, %d shards, mapped (%s%s) in %.3f s\n",
+                job->cfg.index.path, s->ix.index_id, s->ix.shards,
+                af_config_load_mode_name(job->cfg.index.load),
+                job->cfg.index.prefault ? ", prefault" : "", took);
     ops->search = search;
     ops->ctx = s;
     ops->metric = s->ix.metric;

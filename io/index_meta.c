@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* One table drives both directions, so a field cannot be written and forgotten on reading. */
 typedef enum { F_STR, F_I64, F_U64 } field_kind;
@@ -26,36 +27,22 @@ typedef struct meta_field {
     { #name, F_U64, offsetof(af_index_meta, name), 0 }
 
 static const meta_field fields[] = {
-    STR(index_id),
-    STR(metric),
-    I64(n_dim),
-    I64(n_ref),
-    I64(n_trees),
-    U64(build_seed),
-    I64(build_threads),
-    STR(build_backend),
-    U64(file_size),
-    STR(file_mtime),
-    STR(file_md5),
-    STR(load_mode),
-    STR(index_file),
-    STR(annforest_version),
-    STR(node_format),
-    I64(node_size),
-    I64(n_nodes),
-    I64(leaf_size),
-    I64(shards),
-    I64(trees_per_shard),
-    I64(build_ranks),
-    STR(file_xxh3),
-    STR(build_config_hash),
-    STR(reference_path),
-    I64(reference_rows),
-    I64(reference_cols),
-    STR(reference_type),
-    U64(reference_bytes),
-    STR(reference_checksum),
-    STR(na_policy),
+    STR(index_id),        STR(metric),
+    I64(n_dim),           I64(n_ref),
+    I64(n_trees),         U64(build_seed),
+    I64(build_threads),   STR(build_backend),
+    U64(file_size),       STR(file_mtime),
+    STR(file_md5),        STR(load_mode),
+    STR(index_file),      STR(annforest_version),
+    STR(node_format),     I64(node_size),
+    I64(n_nodes),         I64(leaf_size),
+    I64(shards),          I64(trees_per_shard),
+    I64(build_ranks),     STR(file_xxh3),
+    STR(checksum_scheme), STR(build_config_hash),
+    STR(reference_path),  I64(reference_rows),
+    I64(reference_cols),  STR(reference_type),
+    U64(reference_bytes), STR(reference_checksum),
+    I64(reference_files), STR(na_policy),
     I64(rows_skipped),
 };
 enum { n_fields = sizeof fields / sizeof fields[0] };
@@ -176,6 +163,11 @@ int af_index_meta_parse(const char *text, size_t len, const char *source, af_ind
     }
     if (rc == 0)
         rc = read_shard_table(&d, m, source, err);
+    const char *sum = af_dcf_get(&d, "metadata_checksum");
+    if (rc == 0 && sum && strlen(sum) >= sizeof m->metadata_checksum)
+        rc = af_fail(err, AF_E_INPUT, "%s: field metadata_checksum is too long", source);
+    if (rc == 0 && sum)
+        strcpy(m->metadata_checksum, sum);
     af_dcf_free(&d);
     if (rc != 0)
         af_index_meta_free(m);
@@ -208,28 +200,110 @@ static int add_shard_column(af_dcf *d, const af_index_meta *m, size_t column) {
     return rc;
 }
 
-char *af_index_meta_format(const af_index_meta *m) {
-    af_dcf d = {0};
-    int rc = af_dcf_add(&d, "metadata_version", "%d", AF_META_VERSION);
+static int add_fields(af_dcf *d, const af_index_meta *m) {
+    int rc = af_dcf_add(d, "metadata_version", "%d", AF_META_VERSION);
     for (size_t i = 0; rc == 0 && i < n_fields; i++) {
         const char *src = (const char *)m + fields[i].offset;
         switch (fields[i].kind) {
         case F_STR:
-            rc = af_dcf_add(&d, fields[i].key, "%s", src);
+            rc = af_dcf_add(d, fields[i].key, "%s", src);
             break;
         case F_I64:
-            rc = af_dcf_add(&d, fields[i].key, "%" PRId64, *(const int64_t *)(const void *)src);
+            rc = af_dcf_add(d, fields[i].key, "%" PRId64, *(const int64_t *)(const void *)src);
             break;
         case F_U64:
-            rc = af_dcf_add(&d, fields[i].key, "%" PRIu64, *(const uint64_t *)(const void *)src);
+            rc = af_dcf_add(d, fields[i].key, "%" PRIu64, *(const uint64_t *)(const void *)src);
             break;
         }
     }
     for (size_t c = 0; rc == 0 && c < n_shard_columns; c++)
-        rc = add_shard_column(&d, m, c);
+        rc = add_shard_column(d, m, c);
+    return rc;
+}
+
+int af_index_meta_digest(const af_index_meta *m, char hex[17]) {
+    af_dcf d = {0};
+    char *text = add_fields(&d, m) == 0 ? af_dcf_format(&d) : NULL;
+    af_dcf_free(&d);
+    if (!text)
+        return -1;
+    snprintf(hex, 17, "%016llx", (unsigned long long)XXH3_64bits(text, strlen(text)));
+    free(text);
+    return 0;
+}
+
+char *af_index_meta_format(const af_index_meta *m) {
+    af_dcf d = {0};
+    char sum[17];
+    int rc = af_index_meta_digest(m, sum);
+    if (rc == 0)
+        rc = add_fields(&d, m);
+    if (rc == 0)
+        rc = af_dcf_add(&d, "metadata_checksum", "%s", sum);
     char *text = rc == 0 ? af_dcf_format(&d) : NULL;
     af_dcf_free(&d);
     return text;
+}
+
+/* a * b into *out; -1 when it does not fit in int64 or either is negative. */
+static int mul_i64(int64_t a, int64_t b, int64_t *out) {
+    return a < 0 || b < 0 || __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+
+static int check_shard_table(const af_index_meta *m, const char *source, af_error *err) {
+    int64_t row = 0, node = m->n_ref, root0 = m->n_nodes - m->n_trees;
+    for (int64_t s = 0; s < m->shards; s++) {
+        const af_shard_info *sh = &m->shard[s];
+        int64_t want_root;
+        if (sh->row_start != row || sh->row_count < 1 || sh->row_count > m->n_ref - row)
+            return af_fail(err, AF_E_INPUT,
+                           "%s: shard %" PRId64 " rows %" PRId64 "+%" PRId64
+                           " do not follow on from row %" PRId64 " within %" PRId64 " rows",
+                           source, s, sh->row_start, sh->row_count, row, m->n_ref);
+        if (sh->node_start != node || sh->node_count < 1 || sh->node_count > root0 - node)
+            return af_fail(err, AF_E_INPUT,
+                           "%s: shard %" PRId64 " tree nodes %" PRId64 "+%" PRId64
+                           " do not follow on from node %" PRId64 " before the roots at %" PRId64,
+                           source, s, sh->node_start, sh->node_count, node, root0);
+        if (mul_i64(s, m->trees_per_shard, &want_root) != 0 || sh->root_start != root0 + want_root)
+            return af_fail(err, AF_E_INPUT,
+                           "%s: shard %" PRId64 " root copies start at node %" PRId64
+                           ", expected %" PRId64,
+                           source, s, sh->root_start, root0 + want_root);
+        row += sh->row_count;
+        node += sh->node_count;
+    }
+    if (row != m->n_ref || node != root0)
+        return af_fail(err, AF_E_INPUT,
+                       "%s: the shard table covers %" PRId64 " rows and nodes up to %" PRId64
+                       ", the index has %" PRId64 " rows and its roots start at node %" PRId64,
+                       source, row, node, m->n_ref, root0);
+    return 0;
+}
+
+int af_index_meta_check(const af_index_meta *m, const char *source, af_error *err) {
+    int64_t trees, bytes;
+    if (m->n_dim < 1 || m->n_ref < 1 || m->shards < 1 || m->trees_per_shard < 1 ||
+        m->node_size < 1 || m->n_nodes < 1)
+        return af_fail(err, AF_E_INPUT,
+                       "%s: n_dim, n_ref, shards, trees_per_shard, node_size and n_nodes must all "
+                       "be at least 1",
+                       source);
+    if (mul_i64(m->shards, m->trees_per_shard, &trees) != 0 || trees != m->n_trees)
+        return af_fail(err, AF_E_INPUT,
+                       "%s: n_trees = %" PRId64 " is not shards x trees_per_shard (%" PRId64
+                       " x %" PRId64 ")",
+                       source, m->n_trees, m->shards, m->trees_per_shard);
+    if (m->n_nodes <= m->n_ref || m->n_nodes - m->n_ref <= m->n_trees)
+        return af_fail(err, AF_E_INPUT,
+                       "%s: n_nodes = %" PRId64 " cannot hold %" PRId64 " items and %" PRId64
+                       " trees",
+                       source, m->n_nodes, m->n_ref, m->n_trees);
+    if (mul_i64(m->n_nodes, m->node_size, &bytes) != 0 || (uint64_t)bytes != m->file_size)
+        return af_fail(err, AF_E_INPUT,
+                       "%s: %" PRId64 " nodes of %" PRId64 " bytes do not make file_size %" PRIu64,
+                       source, m->n_nodes, m->node_size, m->file_size);
+    return check_shard_table(m, source, err);
 }
 
 int af_index_meta_write(const af_index_meta *m, const char *path, af_error *err) {

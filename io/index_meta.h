@@ -43,15 +43,20 @@ typedef struct af_index_meta {
     int64_t trees_per_shard;
     int64_t build_ranks;
     char file_xxh3[17];
+    char checksum_scheme[32]; /* AF_DIGEST_SCHEME: how file_xxh3 and reference_checksum are made */
     char build_config_hash[17];
     char reference_path[PATH_MAX];
     int64_t reference_rows, reference_cols;
     char reference_type[16];
-    uint64_t reference_bytes; /* total size of its backing file(s) */
-    char reference_checksum[17];
+    uint64_t reference_bytes;    /* total size of its backing file(s) */
+    char reference_checksum[17]; /* chunked XXH3 of the backing file(s), see checksum.h */
+    int64_t reference_files;     /* how many backing files that covers */
     char na_policy[8];
     int64_t rows_skipped;
     af_shard_info *shard; /* `shards` entries, malloc'd */
+    /* XXH3 of the formatted text of every other field: tells a hand-edited file. Written last;
+     * empty when read from a file that has none. */
+    char metadata_checksum[17];
 } af_index_meta;
 
 /* Parse the text of a .meta file; `source` names it in errors. */
@@ -64,7 +69,16 @@ int af_index_meta_read(const char *path, af_index_meta *m, af_error *err);
 /* malloc'd DCF text. */
 char *af_index_meta_format(const af_index_meta *m);
 
-/* Write PATH whole or not at all (temporary file, fsync, rename). */
+/* What metadata_checksum must be for the fields of m (16 hex digits). Fails only on memory. */
+int af_index_meta_digest(const af_index_meta *m, char hex[17]);
+
+/* The fields agree with each other: counts, sizes (overflow-checked) and a shard table that
+ * tiles the rows, the tree nodes and the root copies of the file in order. `source` names the
+ * file in the error. A loader calls it before mapping anything the table describes. */
+int af_index_meta_check(const af_index_meta *m, const char *source, af_error *err);
+
+/* Write PATH whole or not at all (temporary file, fsync, rename), with metadata_checksum set
+ * from the other fields. */
 int af_index_meta_write(const af_index_meta *m, const char *path, af_error *err);
 
 void af_index_meta_free(af_index_meta *m);
