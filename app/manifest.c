@@ -31,7 +31,7 @@ typedef struct phase {
 } phase;
 
 typedef struct recorded_path {
-    char path[AF_MATRIX_PATH_MAX];
+    char path[AF_MATRIX_PATH_MAX + 32];
     int is_matrix;
     int varies; /* its bytes differ from run to run by design (a recorded time) */
 } recorded_path;
@@ -85,10 +85,11 @@ static void add_path(const char *path, int is_matrix, int varies) {
     for (int i = 0; i < rec.n_files; i++)
         if (strcmp(rec.files[i].path, path) == 0)
             return;
-    if (rec.n_files == max_files || !path[0])
-        return;
-    recorded_path *f = &rec.files[rec.n_files++];
-    snprintf(f->path, sizeof f->path, "%s", path);
+    recorded_path *f = &rec.files[rec.n_files];
+    if (rec.n_files == max_files || !path[0] || strlen(path) >= sizeof f->path)
+        return; /* config paths are shorter: cannot happen */
+    rec.n_files++;
+    memcpy(f->path, path, strlen(path) + 1);
     f->is_matrix = is_matrix;
     f->varies = varies;
 }
