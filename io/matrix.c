@@ -9,10 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Backends by af_backend_id; an HDF5 backend goes in its slot when it exists. */
+/* Backends by af_backend_id; a build without HDF5 has none in that slot. */
 static const af_matrix_backend *const backends[AF_BACKEND_COUNT] = {
     [AF_BACKEND_MMAP] = &af_matrix_backend_mmap,
+#if AF_HAVE_HDF5
+    [AF_BACKEND_HDF5] = &af_matrix_backend_hdf5,
+#else
     [AF_BACKEND_HDF5] = NULL,
+#endif
 };
 
 const af_matrix_backend *af_matrix_backend_get(int id) {
@@ -186,16 +190,19 @@ void af_matrix_print_summary(const af_matrix_desc *d, FILE *out) {
             (unsigned long long)d->total_rows, (unsigned long long)d->total_cols);
     if (d->byte_offset)
         fprintf(out, "offset:   %llu bytes\n", (unsigned long long)d->byte_offset);
-    uint64_t need;
     af_error e;
-    if (af_matrix_required_bytes(d, &need, &e) == 0)
-        fprintf(out, "needs:    %llu bytes%s\n", (unsigned long long)need,
-                d->separated ? " per column file" : "");
     if (d->format == AF_FMT_HDF5) {
         fprintf(out, "dataset:  %s\n", d->dataset);
         print_file("file:     ", d->data_path, out);
+        const af_matrix_backend *b = af_matrix_backend_get(d->backend);
+        if (b && b->print_details)
+            b->print_details(d, out);
         return;
     }
+    uint64_t need;
+    if (af_matrix_required_bytes(d, &need, &e) == 0)
+        fprintf(out, "needs:    %llu bytes%s\n", (unsigned long long)need,
+                d->separated ? " per column file" : "");
     if (!d->separated) {
         print_file("backing:  ", d->data_path, out);
         return;

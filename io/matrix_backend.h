@@ -19,9 +19,14 @@ typedef struct af_matrix_backend {
     int (*read_f64)(void *state, uint64_t r0, uint64_t r1, double *dst, af_error *err);
     int (*read_f32)(void *state, uint64_t r0, uint64_t r1, float *dst, af_error *err);
     void (*close)(void *state);
+    /* Optional: lines of its own for `annforest info` (e.g. HDF5 chunking and filters). */
+    void (*print_details)(const af_matrix_desc *d, FILE *out);
 } af_matrix_backend;
 
 extern const af_matrix_backend af_matrix_backend_mmap;
+#if AF_HAVE_HDF5
+extern const af_matrix_backend af_matrix_backend_hdf5;
+#endif
 
 /* NULL when this build has no such backend. */
 const af_matrix_backend *af_matrix_backend_get(int id);

@@ -30,9 +30,10 @@ static int describe_hdf5(const char *path, const char *colon, af_matrix_desc *ou
     if (b && b->describe)
         return b->describe(path, out, err);
     return af_fail(err, AF_E_INPUT,
-                   "%.*s: HDF5 dataset %s: HDF5 matrices are not yet supported by annforest's "
-                   "matrix layer (no HDF5 backend); convert the dataset to a bigmemory or native "
-                   "matrix first",
+                   "%.*s: HDF5 dataset %s: this annforest build has no HDF5 support (it was built "
+                   "without parallel HDF5; install libhdf5-openmpi-dev and rebuild with "
+                   "-DAF_WITH_HDF5=ON, or convert the dataset to a bigmemory or native matrix "
+                   "elsewhere)",
                    (int)(colon - path), path, colon + 1);
 }
 
