@@ -1,6 +1,7 @@
 #include "af_index.h"
 #include "af_partition.h"
 #include "index_open.h"
+#include "manifest.h"
 #include "progress.h"
 #include "searchers.h"
 
@@ -134,6 +135,7 @@ af_ann_searcher *af_ann_searcher_open(const af_job *job, af_searcher_ops *ops, a
                          job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path,
                          job->query.cols, job->cfg.index.path, s->ix.n_dim) != 0;
     double t0 = af_now(), took = 0;
+    af_phase_begin("index load");
     if (!failed)
         failed = open_local_shards(s, err) != 0;
     if (af_mpi_agree(failed, err) != 0) {
@@ -141,6 +143,7 @@ af_ann_searcher *af_ann_searcher_open(const af_job *job, af_searcher_ops *ops, a
         return NULL;
     }
     took = af_now() - t0;
+    af_phase_end("index load", 0);
     MPI_Allreduce(MPI_IN_PLACE, &took, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     ops->load_seconds = took;
     if (job->world.rank == 0 && !job->quiet)
