@@ -14,4 +14,12 @@ grep -q "^trees_per_shard: 9$" out/ref.ann.meta || fail "the rebuilt index does 
 make_data 1100 20 5
 af "$AF_NP" run --config job.ini --set output.existing=overwrite --set index.trees=9 2>log4 >/dev/null
 grep -q "reference changed" log4 || fail "run missed a changed reference: $(cat log4)"
+# The same shape and size with one value changed: only the reference's checksum tells.
+"$AF_PYTHON" -c "
+with open('data/ref.bin', 'r+b') as f:
+    f.seek(16); b = f.read(1); f.seek(16); f.write(bytes([b[0] ^ 1]))"
+af "$AF_NP" run --config job.ini --set output.existing=overwrite --set index.trees=9 2>log5 >/dev/null
+grep -q "reference's data changed" log5 || fail "run missed a changed reference value: $(cat log5)"
+af "$AF_NP" run --config job.ini --set output.existing=overwrite --set index.trees=9 2>log6 >/dev/null
+grep -q "is up to date" log6 || fail "run rebuilt again after the rebuild: $(cat log6)"
 echo "run at $AF_NP ranks: ok"
