@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 char *af_read_small_file(const char *path, size_t max_len, size_t *len, af_error *err) {
@@ -58,7 +59,9 @@ int af_create_temp_beside(const char *final_path, char *out, size_t cap, af_erro
      * what the user's umask allows, as a plain creat() would. */
     int fd = mkstemp(out);
     if (fd < 0)
-        return af_fail_errno(err, AF_E_OUTPUT, errno, "cannot create a temporary file in %s", dir);
+        return af_fail_errno(err, AF_E_OUTPUT, errno,
+                             "cannot write %s: cannot create a temporary file in %s", final_path,
+                             dir);
     mode_t mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0666 & ~mask) != 0) {
@@ -145,4 +148,97 @@ int af_make_parent_dirs(const char *path, af_error *err) {
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return af_fail(err, AF_E_OUTPUT, "%s: %s is not a directory", path, dir);
     return 0;
+}
+
+/* ---- output locks --------------------------------------------------------------------- */
+
+static int lock_path_for(const char *final_path, char *out, size_t cap) {
+    char dir_buf[PATH_MAX], base_buf[PATH_MAX];
+    snprintf(dir_buf, sizeof dir_buf, "%s", final_path);
+    snprintf(base_buf, sizeof base_buf, "%s", final_path);
+    return (size_t)snprintf(out, cap, "%s/.%s.lock", dirname(dir_buf), basename(base_buf)) < cap
+               ? 0
+               : -1;
+}
+
+static int try_lock(int fd) {
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+#ifdef F_OFD_SETLK
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    if (errno != EINVAL)
+        return -1;
+#endif
+    return fcntl(fd, F_SETLK, &fl);
+}
+
+static int holder_error(const char *final_path, int fd, af_error *err) {
+    char who[256] = "";
+    ssize_t n = pread(fd, who, sizeof who - 1, 0);
+    who[n > 0 ? n : 0] = '\0';
+    who[strcspn(who, "\n")] = '\0';
+    return af_fail(err, AF_E_OUTPUT,
+                   "%s is being written by another annforest job (%s); wait for it to end, or "
+                   "write this job's output elsewhere",
+                   final_path, who[0] ? who : "holder unknown");
+}
+
+static void record_holder(int fd) {
+    char host[128] = "?", when[64] = "?", line[320];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    int n = snprintf(line, sizeof line, "pid %ld on %s, since %s\n", (long)getpid(), host, when);
+    if (ftruncate(fd, 0) == 0 && n > 0)
+        (void)!pwrite(fd, line, (size_t)n, 0);
+}
+
+int af_lock_beside(const char *final_path, af_error *err) {
+    char lock[PATH_MAX];
+    if (lock_path_for(final_path, lock, sizeof lock) != 0)
+        return af_fail(err, AF_E_OUTPUT, "path too long: %s", final_path);
+    mode_t mask = umask(0);
+    umask(mask);
+    /* The holder removes the file when done; a lock taken on a file that has meanwhile been
+     * removed (or replaced) locks nothing, so check the name still leads to it, else retry. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666 & ~mask);
+        if (fd < 0)
+            return af_fail_errno(err, AF_E_OUTPUT, errno, "cannot lock %s: cannot open %s",
+                                 final_path, lock);
+        struct stat held, named;
+        if (fstat(fd, &held) != 0 || !S_ISREG(held.st_mode)) {
+            close(fd);
+            return af_fail(err, AF_E_OUTPUT, "cannot lock %s: %s is not a regular file", final_path,
+                           lock);
+        }
+        if (try_lock(fd) != 0) {
+            int e = errno;
+            int rc =
+                e == EAGAIN || e == EACCES
+                    ? holder_error(final_path, fd, err)
+                    : af_fail_errno(err, AF_E_OUTPUT, e, "cannot lock %s (%s)", final_path, lock);
+            close(fd);
+            return rc;
+        }
+        if (lstat(lock, &named) == 0 && named.st_ino == held.st_ino &&
+            named.st_dev == held.st_dev) {
+            record_holder(fd);
+            return fd;
+        }
+        close(fd); /* released and removed under us: take the new one */
+    }
+    return af_fail(err, AF_E_OUTPUT, "cannot lock %s: %s keeps changing", final_path, lock);
+}
+
+void af_unlock_beside(const char *final_path, int fd) {
+    if (fd < 0)
+        return;
+    char lock[PATH_MAX];
+    if (lock_path_for(final_path, lock, sizeof lock) == 0)
+        unlink(lock); /* while still holding it: a waiter that opened it will retry */
+    close(fd);
 }

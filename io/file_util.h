@@ -24,4 +24,15 @@ int af_make_parent_dirs(const char *path, af_error *err);
 /* Rename tmp to final, then fsync the directory so the rename itself is durable. */
 int af_publish_rename(const char *tmp, const char *final_path, af_error *err);
 
+/* An advisory lock that says "a job is writing final_path": an fcntl lock (open file
+ * description lock where the kernel has them, so it follows the process, also over NFS) on
+ * ".BASENAME.lock" beside it, which records the holder's pid, host and start time. The lock
+ * goes away with the process however it ends, so a killed job never blocks the next one.
+ * Returns the lock's fd (>= 0), or -1 with AF_E_OUTPUT and a message naming final_path and the
+ * holder when another process holds it. Never follows a symlink planted at the lock's name. */
+int af_lock_beside(const char *final_path, af_error *err);
+
+/* Release a lock from af_lock_beside (removing its file); fd < 0 does nothing. */
+void af_unlock_beside(const char *final_path, int fd);
+
 #endif

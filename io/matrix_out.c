@@ -196,6 +196,8 @@ static int plan_sizes(af_output_plan *p, af_error *err) {
     return 0;
 }
 
+static int prepare_locked(const af_output_spec *s, af_output_plan *p, af_error *err);
+
 int af_output_prepare(const af_output_spec *s, af_output_plan *p, af_error *err) {
     memset(p, 0, sizeof *p);
     int format = af_output_format_of(s->path);
@@ -218,6 +220,20 @@ int af_output_prepare(const af_output_spec *s, af_output_plan *p, af_error *err)
     if (snprintf(p->dirname, sizeof p->dirname, "%s%s", abs, strcmp(abs, "/") == 0 ? "" : "/") >=
         (int)sizeof p->dirname)
         return af_fail(err, AF_E_OUTPUT, "output directory path too long: %s", abs);
+    /* Before looking at what exists: another job may be about to publish it. */
+    int lock = af_lock_beside(s->path, err);
+    if (lock < 0)
+        return -1;
+    p->lock_fd1 = lock + 1;
+    if (prepare_locked(s, p, err) != 0) {
+        af_output_discard(p);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_locked(const af_output_spec *s, af_output_plan *p, af_error *err) {
+    int format = p->format;
     if (s->existing == AF_EXISTING_INTO) {
         if (!exists(s->path))
             return af_fail(err, AF_E_OUTPUT,
@@ -414,6 +430,12 @@ char *af_output_descriptor_text(const af_output_plan *p, af_error *err) {
 
 /* ---- publish / discard ------------------------------------------------------------------- */
 
+static void release_lock(af_output_plan *p) {
+    if (p->lock_fd1 > 0)
+        af_unlock_beside(p->desc_path, p->lock_fd1 - 1);
+    p->lock_fd1 = 0;
+}
+
 int af_output_publish(af_output_plan *p, af_error *err) {
     if (!p->tmp_data_path[0])
         return af_fail(err, AF_E_INTERNAL, "%s: nothing to publish", p->desc_path);
@@ -449,6 +471,8 @@ int af_output_publish(af_output_plan *p, af_error *err) {
     p->tmp_data_path[0] = '\0';
     int rc = text ? af_write_file_atomic(p->desc_path, text, strlen(text), err) : 0;
     free(text);
+    if (rc == 0)
+        release_lock(p);
     return rc;
 }
 
@@ -457,6 +481,8 @@ void af_output_discard(af_output_plan *p) {
         unlink(p->tmp_data_path);
         p->tmp_data_path[0] = '\0';
     }
+    if (p)
+        release_lock(p);
 }
 
 int af_output_open_data(const af_output_plan *p, af_error *err) {

@@ -48,7 +48,7 @@ typedef struct af_output_plan {
     int32_t order;    /* af_order */
     int32_t into;     /* 1: writing into an existing matrix */
     int32_t existing; /* the policy it was prepared under */
-    int32_t pad_;
+    int32_t lock_fd1; /* rank 0: 1 + fd of the output lock it holds (0: none), see file_util.h */
     uint64_t rows, cols;
     uint64_t elem_bytes;                    /* 1, 2, 4 or 8 */
     uint64_t byte_offset;                   /* of element (0, 0) in the data file */
@@ -69,13 +69,16 @@ static inline uint64_t af_output_cell_offset(const af_output_plan *p, uint64_t r
  * or double matrices, double distances into double or single ones, otherwise the same type. */
 int af_output_type_compatible(int want, int have);
 
-/* Check the policy against what exists and create the temporary data file at full size. */
+/* Lock the destination against other jobs (released by publish or discard), check the policy
+ * against what exists and create the temporary data file at full size. */
 int af_output_prepare(const af_output_spec *spec, af_output_plan *plan, af_error *err);
 
-/* fsync the data, rename it into place, then write the descriptor (new outputs). */
+/* fsync the data, rename it into place, then write the descriptor (new outputs); release the
+ * lock. */
 int af_output_publish(af_output_plan *plan, af_error *err);
 
-/* Remove the temporary data file (safe to call after a failed prepare or publish, and twice). */
+/* Remove the temporary data file and release the lock (safe to call after a failed prepare or
+ * publish, and twice; only in the process that prepared). */
 void af_output_discard(af_output_plan *plan);
 
 /* The descriptor text a plan publishes (malloc'd): bigmemory's dput form exactly as
