@@ -81,7 +81,6 @@ static int prepare_outputs(const af_job *job, const af_searcher_ops *ops, uint64
                  (uint64_t)c->query.k, (int)c->output.existing},
                 &attrs};
             failed = check_output_order(c, paths[i], err) != 0 ||
-                     af_make_parent_dirs(paths[i], err) != 0 ||
                      af_store_prepare(&spec, o->plan, i, &o->plan[i], err) != 0;
         }
         if (failed)

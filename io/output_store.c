@@ -2,6 +2,7 @@
  * encoding values, and agreeing on failure after every collective step. See output_store.h. */
 #include "output_store.h"
 
+#include "file_util.h"
 #include "matrix_backend.h"
 #include "mpi_util.h"
 #include "output_store_backend.h"
@@ -10,8 +11,12 @@
 #include <string.h>
 
 static const af_store_backend *const backends[AF_STORE_COUNT] = {
-    [AF_STORE_MPIIO] = &af_store_backend_mpiio, [AF_STORE_HDF5] = NULL, /* the HDF5 store comes next
-                                                                         */
+    [AF_STORE_MPIIO] = &af_store_backend_mpiio,
+#if AF_HAVE_HDF5
+    [AF_STORE_HDF5] = &af_store_backend_hdf5,
+#else
+    [AF_STORE_HDF5] = NULL,
+#endif
 };
 
 struct af_store {
@@ -32,8 +37,8 @@ int af_store_kind_of(const char *path, af_error *err) {
     if (colon) {
         if (!af_store_have_hdf5())
             return af_fail(err, AF_E_OUTPUT,
-                           "%s: this annforest build cannot write HDF5 outputs; write a .desc or "
-                           ".afm output instead",
+                           "%s: this annforest build has no HDF5 support (it was built without "
+                           "parallel HDF5); write a .desc or .afm output instead",
                            path);
         return AF_STORE_HDF5;
     }
@@ -53,6 +58,16 @@ int af_store_prepare(const af_store_spec *spec, const af_store_plan *earlier, in
     if (kind < 0)
         return -1;
     plan->kind = kind;
+    /* The directories above the destination file (for HDF5: above FILE.h5). */
+    char file[AF_MATRIX_PATH_MAX];
+    const char *colon = af_hdf5_path_split(spec->out.path);
+    size_t n = colon ? (size_t)(colon - spec->out.path) : strlen(spec->out.path);
+    if (n >= sizeof file)
+        return af_fail(err, AF_E_OUTPUT, "output path too long: %.80s...", spec->out.path);
+    memcpy(file, spec->out.path, n);
+    file[n] = '\0';
+    if (af_make_parent_dirs(file, err) != 0)
+        return -1;
     return backends[kind]->prepare(spec, earlier, n_earlier, plan, err);
 }
 

@@ -71,7 +71,8 @@ int af_store_kind_of(const char *path, af_error *err);
 int af_store_have_hdf5(void);
 
 /* One process: plan the output `spec` (after `n_earlier` plans of the same job, which it may
- * share a file with) and create its temporary file. On failure nothing is left behind. */
+ * share a file with), create the directories above it and its temporary file. On failure no
+ * temporary file is left behind. */
 int af_store_prepare(const af_store_spec *spec, const af_store_plan *earlier, int n_earlier,
                      af_store_plan *plan, af_error *err);
 
