@@ -1,5 +1,5 @@
-/* libFuzzer target: the INDEX.meta reader. Whatever it accepts must survive a write/read round
- * trip unchanged. */
+/* libFuzzer target: the INDEX.meta reader and its consistency check. Whatever it reads must
+ * survive a write/read round trip unchanged. */
 #include "fuzz_util.h"
 #include "index_meta.h"
 
@@ -10,6 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = af_index_meta_parse(text, size, "fuzz.meta", &m, &err);
     fuzz_check_error(rc, &err);
     if (rc == 0) {
+        /* The consistency check a loader runs before mapping what the table describes. */
+        af_error check_err = {0};
+        fuzz_check_error(af_index_meta_check(&m, "fuzz.meta", &check_err), &check_err);
         char *once = af_index_meta_format(&m);
         af_index_meta again;
         if (!once || af_index_meta_parse(once, strlen(once), "again.meta", &again, &err) != 0) {
