@@ -1,224 +1,22 @@
 /* af_build: one shard's trees, each into its own buffer (so any number of threads gives the same
- * bytes), then concatenated in tree order. See af_forest.h for the layout rules. */
+ * bytes), then concatenated in tree order. See af_forest.h for the layout rules.
+ *
+ * The trees are built in batches that read the rows once per level for all their trees
+ * (af_tree_batch.c); the threads take whole batches. Every node draws from its own random
+ * stream, so neither the batching nor the threads change a byte. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 
 #include "af_forest.h"
+#include "af_partition.h"
 #include "af_traits.h"
+#include "af_tree_nodes.h"
 
-/* The state of building one tree. Ids: items 0..n-1, this tree's nodes n + j. */
-typedef struct builder {
-    const af_traits *t;
-    const af_build_data *d;
-    int64_t n, N;
-    int K, leaf_cap;
-    size_t s;
-    af_kiss64 rng;
-    int32_t *idx, *tmp;   /* rows of the tree; partition scratch */
-    unsigned char *sides; /* side of each row of the segment being split */
-    float *scratch;
-    unsigned char *nodes; /* this tree's nodes */
-    int64_t count, cap;
-    int failed; /* out of memory or out of int32 ids */
-} builder;
-
-/* Append a node (s bytes at src); returns its id, or -1 (b->failed set). */
-static int64_t append_node(builder *b, const void *src) {
-    if (b->count == b->cap) {
-        int64_t cap = b->cap + b->cap / 2 + 16;
-        unsigned char *grown = realloc(b->nodes, (size_t)cap * b->s);
-        if (!grown) {
-            b->failed = 1;
-            return -1;
-        }
-        b->nodes = grown;
-        b->cap = cap;
-    }
-    if (b->n + b->count >= AF_NODE_ID_MAX) {
-        b->failed = 1;
-        return -1;
-    }
-    memcpy(b->nodes + (size_t)b->count * b->s, src, b->s);
-    return b->n + b->count++;
-}
-
-/* A leaf listing `slots` ids: the rows rows[0..count) repeated cyclically. */
-static int64_t make_leaf(builder *b, const int32_t *rows, int64_t count, int32_t n_desc,
-                         int64_t slots) {
-    unsigned char *m = calloc(1, b->s);
-    if (!m) {
-        b->failed = 1;
-        return -1;
-    }
-    af_put_i32(m, AF_OFF_NDESC, n_desc);
-    for (int64_t c = 0; c < slots; c++)
-        af_put_i32(m, b->t->off_children + 4 * (size_t)c, rows[c % count]);
-    int64_t id = append_node(b, m);
-    free(m);
-    return id;
-}
-
-static double split_imbalance(int64_t left, int64_t right) {
-    double ls = (float)left, rs = (float)right;
-    float f = (float)(ls / (ls + rs + 1e-9));
-    return f > 1 - f ? f : 1 - f;
-}
-
-/* Choose the plane of split node m for the segment [off, off + count) and each row's side;
- * returns how many rows go to side 1. Annoy's rules: up to three planes until the split is no
- * worse than 95/5, then coin flips while it is worse than 99/1. */
-static int64_t choose_sides(builder *b, int64_t off, int64_t count, unsigned char *m) {
-    const int32_t *idx = b->idx + off;
-    unsigned char *sides = b->sides + off;
-    int64_t ones = 0;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        b->t->create_split(b->d, idx, count, &b->rng, m, b->scratch);
-        ones = 0;
-        for (int64_t i = 0; i < count; i++) {
-            if (i + 8 < count)
-                __builtin_prefetch(af_row(b->d, idx[i + 8]));
-            sides[i] = (unsigned char)b->t->side(b->d, m, af_row(b->d, idx[i]), &b->rng);
-            ones += sides[i];
-        }
-        if (split_imbalance(count - ones, ones) < 0.95)
-            break;
-    }
-    while (split_imbalance(count - ones, ones) > 0.99) {
-        b->t->zero_plane(m, b->d->dim);
-        ones = 0;
-        for (int64_t i = 0; i < count; i++) {
-            sides[i] = (unsigned char)af_kiss64_flip(&b->rng);
-            ones += sides[i];
-        }
-    }
-    return ones;
-}
-
-/* Stable partition of the segment: side-0 rows first, each side in its original order. */
-static void partition(builder *b, int64_t off, int64_t count, int64_t zeros) {
-    int32_t *idx = b->idx + off, *tmp = b->tmp + off;
-    const unsigned char *sides = b->sides + off;
-    int64_t at[2] = {0, zeros};
-    for (int64_t i = 0; i < count; i++)
-        tmp[at[sides[i]]++] = idx[i];
-    memcpy(idx, tmp, (size_t)count * sizeof *idx);
-}
-
-/* n_descendants of a non-root split over `count` rows: the count, or (leaf_size < K) a value
- * above K that is not N, so readers still see a split. */
-static int32_t split_n_desc(const builder *b, int64_t count) {
-    if (count > b->K)
-        return (int32_t)count;
-    return b->K + 1 != b->N ? b->K + 1 : b->K + 2;
-}
-
-static int64_t make_tree(builder *b, int64_t off, int64_t count, int is_root);
-
-static int64_t make_split(builder *b, int64_t off, int64_t count, int is_root) {
-    unsigned char *m = calloc(1, b->s);
-    if (!m) {
-        b->failed = 1;
-        return -1;
-    }
-    int64_t ones = choose_sides(b, off, count, m);
-    int64_t zeros = count - ones;
-    partition(b, off, count, zeros);
-    int64_t part_off[2] = {off, off + zeros}, part_count[2] = {zeros, ones};
-    int64_t child[2] = {-1, -1};
-    int flip = zeros > ones; /* the smaller side first, as Annoy (cache locality) */
-    for (int side = 0; side < 2 && !b->failed; side++) {
-        int part = side ^ flip;
-        child[part] = make_tree(b, part_off[part], part_count[part], 0);
-    }
-    /* Keep the node before a root from being another root (Annoy's loader scans for them). */
-    int last = 1 ^ flip;
-    if (is_root && !b->failed && child[last] < b->n) {
-        int32_t item = (int32_t)child[last];
-        child[last] = make_leaf(b, &item, 1, 1, 1);
-    }
-    int64_t id = -1;
-    if (!b->failed) {
-        af_put_i32(m, AF_OFF_NDESC, is_root ? (int32_t)b->N : split_n_desc(b, count));
-        af_put_i32(m, b->t->off_children, (int32_t)child[0]);
-        af_put_i32(m, b->t->off_children + 4, (int32_t)child[1]);
-        id = append_node(b, m);
-    }
-    free(m);
-    return id;
-}
-
-/* A root over one row when N > K: a zero plane whose children are the row and a one-row leaf. */
-static int64_t make_lone_root(builder *b, int32_t item) {
-    int64_t leaf = make_leaf(b, &item, 1, 1, 1);
-    unsigned char *m = calloc(1, b->s);
-    if (leaf < 0 || !m) {
-        free(m);
-        b->failed = 1;
-        return -1;
-    }
-    af_put_i32(m, AF_OFF_NDESC, (int32_t)b->N);
-    af_put_i32(m, b->t->off_children, item);
-    af_put_i32(m, b->t->off_children + 4, (int32_t)leaf);
-    int64_t id = append_node(b, m);
-    free(m);
-    return id;
-}
-
-static int64_t make_tree(builder *b, int64_t off, int64_t count, int is_root) {
-    const int32_t *idx = b->idx + off;
-    if (!is_root && count == 1)
-        return idx[0];
-    if (is_root && b->N <= b->K) /* Annoy reads a root holding N <= K as a leaf of N ids */
-        return make_leaf(b, idx, count, (int32_t)b->N, b->N);
-    if (!is_root && count <= b->leaf_cap)
-        return make_leaf(b, idx, count, (int32_t)count, count);
-    if (count == 1)
-        return make_lone_root(b, idx[0]);
-    return make_split(b, off, count, is_root);
-}
-
-/* ---- the shard ---- */
-
-typedef struct tree_out {
-    unsigned char *nodes;
-    int64_t count;
-    int64_t root; /* tree-local id */
-    int failed;
-} tree_out;
-
-static void build_one_tree(const af_build_params *p, const af_build_data *d, const int32_t *rows,
-                           int64_t n_rows, int64_t n, int tree, tree_out *out) {
-    builder b = {0};
-    b.t = af_traits_of(p->metric);
-    b.d = d;
-    b.n = n;
-    b.N = p->n_items_total;
-    b.K = af_leaf_capacity(p->metric, p->dim);
-    b.leaf_cap = p->leaf_size > 0 ? p->leaf_size : b.K;
-    b.s = af_node_size(p->metric, p->dim);
-    af_kiss64_seed(&b.rng, af_tree_seed(p->seed, p->shard, tree));
-    b.idx = malloc((size_t)n_rows * sizeof *b.idx);
-    b.tmp = malloc((size_t)n_rows * sizeof *b.tmp);
-    b.sides = malloc((size_t)n_rows);
-    b.scratch = malloc(af_split_scratch_floats(p->dim) * sizeof(float));
-    b.cap = 2 * n_rows / (b.leaf_cap > 1 ? b.leaf_cap : 1) + 16;
-    b.nodes = malloc((size_t)b.cap * b.s);
-    out->root = -1;
-    if (b.idx && b.tmp && b.sides && b.scratch && b.nodes) {
-        memcpy(b.idx, rows, (size_t)n_rows * sizeof *b.idx);
-        out->root = make_tree(&b, 0, n_rows, 1);
-    } else {
-        b.failed = 1;
-    }
-    free(b.idx);
-    free(b.tmp);
-    free(b.sides);
-    free(b.scratch);
-    out->nodes = b.nodes;
-    out->count = b.count;
-    out->failed = b.failed || out->root < 0;
-}
+/* Trees per batch when not set: enough to share each pass over the rows among many trees, few
+ * enough that their planes stay in cache and their per-row arrays (13 bytes per row and tree)
+ * stay small. */
+#define AUTO_TREE_BATCH 8
 
 static int check_params(const af_build_params *p, int64_t n, af_error *err) {
     if (!af_traits_of(p->metric))
@@ -279,7 +77,7 @@ static int prepare_data(const af_build_params *p, const void *vectors, int64_t n
 }
 
 /* Concatenate the trees; child node ids move by the number of nodes of the trees before. */
-static int concatenate(const af_build_params *p, int64_t n, tree_out *trees, af_shard_trees *out,
+static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, af_shard_trees *out,
                        af_error *err) {
     int K = af_leaf_capacity(p->metric, p->dim);
     size_t s = af_node_size(p->metric, p->dim), off_c = af_traits_of(p->metric)->off_children;
@@ -335,16 +133,30 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
     }
     af_build_data d;
     float *owned;
-    tree_out *trees = calloc((size_t)p->n_trees, sizeof *trees);
+    af_tree_out *trees = calloc((size_t)p->n_trees, sizeof *trees);
     if (!trees || prepare_data(p, vectors, n, &d, &owned) < 0) {
         free(rows);
         free(trees);
         return af_fail(err, AF_E_INTERNAL, "build: out of memory");
     }
+    af_tree_ctx ctx;
+    af_tree_ctx_init(&ctx, p, &d, n);
     int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
+    int per = p->tree_batch > 0 ? p->tree_batch : AUTO_TREE_BATCH;
+    /* Whole batches per thread, as even as the tree count allows. */
+    int64_t rounds = ((p->n_trees + per - 1) / per + threads - 1) / threads;
+    int64_t batches = p->tree_batch > 0 ? (p->n_trees + per - 1) / per : rounds * threads;
+    if (batches > p->n_trees)
+        batches = p->n_trees;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int t = 0; t < p->n_trees; t++)
-        build_one_tree(p, &d, rows, n_rows, n, t, &trees[t]);
+    for (int64_t b = 0; b < batches; b++) {
+        int first = (int)af_block_start(p->n_trees, batches, b);
+        int count = (int)af_block_size(p->n_trees, batches, b);
+        if (p->tree_batch == 1)
+            af_build_trees_dfs(p, &ctx, rows, n_rows, first, count, trees + first);
+        else
+            af_build_trees_batch(p, &ctx, rows, n_rows, first, count, trees + first);
+    }
     int rc = 0;
     for (int t = 0; t < p->n_trees && rc == 0; t++)
         if (trees[t].failed)

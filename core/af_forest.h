@@ -42,6 +42,9 @@ typedef struct af_build_params {
     int64_t n_items_total; /* N of the whole index (every root's n_descendants) */
     double dot_max_norm;   /* dot: af_block_max_norm reduced over all indexed rows */
     int threads;           /* OpenMP threads; 0 = OpenMP's default */
+    int tree_batch;        /* trees built together in one pass over the rows per level; 0 = the
+                            * default, 1 = one at a time depth first (Annoy's order). The bytes
+                            * are the same either way. */
 } af_build_params;
 
 typedef struct af_shard_trees {

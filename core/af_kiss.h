@@ -44,4 +44,9 @@ static inline uint64_t af_kiss64_index(af_kiss64 *r, uint64_t n) {
  * splitmix64 so that neighbouring trees and shards get unrelated streams. Never 0. */
 uint64_t af_tree_seed(uint64_t seed, int64_t shard, int64_t tree);
 
+/* The seed of a split node's child on `side` (0 or 1), from the node's own seed. Every node of a
+ * tree draws from its own stream, so the trees do not depend on the order nodes are built in
+ * (depth first, or level by level for many trees at once). Never 0. */
+uint64_t af_child_seed(uint64_t node_seed, int side);
+
 #endif

@@ -150,6 +150,61 @@ static void same_bytes_for_any_thread_count(void **state) {
     }
 }
 
+/* Build with the given batching and threads; the nodes must equal `want` (when given). */
+static void build_same(af_build_params p, const void *data, int64_t n, const unsigned char *skip,
+                       af_shard_trees *want, af_shard_trees *got) {
+    af_error err = {0};
+    if (af_shard_build(&p, data, n, skip, got, &err) < 0)
+        fail_msg("%s", err.msg);
+    if (!want)
+        return;
+    if (got->n_nodes != want->n_nodes)
+        fail_msg("%s, batch %d, threads %d: %lld nodes, depth first made %lld",
+                 af_metric_name(p.metric), p.tree_batch, p.threads, (long long)got->n_nodes,
+                 (long long)want->n_nodes);
+    assert_memory_equal(got->nodes, want->nodes, (size_t)want->n_nodes * want->node_size);
+    assert_memory_equal(got->roots, want->roots, (size_t)p.n_trees * sizeof(int64_t));
+}
+
+/* The level-by-level batch builder makes exactly the depth-first builder's trees: plain,
+ * with NA rows skipped, with a small leaf size, and on all-equal rows (the coin-flip path). */
+static void batched_equals_depth_first(void **state) {
+    (void)state;
+    const int batches[][2] = {{0, 1}, {0, 2}, {3, 2}, {7, 1}, {16, 4}}; /* {tree_batch, threads} */
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        int dim = m == AF_HAMMING ? 2 : 12;
+        int64_t n = 1500;
+        void *data = fx_data((af_metric)m, n, dim, 9, 21);
+        unsigned char *skip = calloc((size_t)n, 1);
+        for (int64_t i = 0; i < n; i += 7)
+            skip[i] = 1;
+        for (int variant = 0; variant < 4; variant++) {
+            af_build_params p = params((af_metric)m, dim, 7);
+            p.n_items_total = n + 50; /* a shard of a larger index */
+            p.shard = 3;
+            p.dot_max_norm = af_block_max_norm(p.metric, dim, data, n);
+            if (variant == 2)
+                p.leaf_size = 3;
+            if (variant == 3 && m != AF_HAMMING) /* every row the same: planes cannot split */
+                memset(data, 0, (size_t)n * (size_t)dim * sizeof(float));
+            const unsigned char *sk = variant == 1 ? skip : NULL;
+            af_shard_trees ref, got;
+            p.tree_batch = 1;
+            p.threads = 1;
+            build_same(p, data, n, sk, NULL, &ref);
+            for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+                p.tree_batch = batches[b][0];
+                p.threads = batches[b][1];
+                build_same(p, data, n, sk, &ref, &got);
+                af_shard_trees_free(&got);
+            }
+            af_shard_trees_free(&ref);
+        }
+        free(skip);
+        free(data);
+    }
+}
+
 static void degenerate_rows(void **state) {
     (void)state;
     int64_t N = 300;
@@ -300,6 +355,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_row_in_every_tree),
         cmocka_unit_test(same_bytes_for_any_thread_count),
+        cmocka_unit_test(batched_equals_depth_first),
         cmocka_unit_test(degenerate_rows),
         cmocka_unit_test(tiny_shards),
         cmocka_unit_test(relocation_round_trip),

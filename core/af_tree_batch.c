@@ -1,0 +1,231 @@
+/* af_tree_batch: several trees at once, level by level, so that the rows are read once per level
+ * for all of them instead of once per tree.
+ *
+ * Building a tree is dominated by deciding, at each level, which side of its node's plane every
+ * row falls on: a pass over all the rows of the shard, in the scattered order of each node's
+ * segment. Memory bandwidth, not arithmetic, bounds it. Here every level of a batch of trees is
+ * one sequential pass over the rows: each row is loaded once and compared with the plane of its
+ * current node in every tree of the batch (the planes are few and stay in cache). The decisions
+ * and the random draws are those of the depth-first builder - every node has its own random
+ * stream, and a node's rows are met in increasing order both ways - so the bytes are the same;
+ * af_tree_dfs.c is the reference the tests compare against. */
+#include <stdlib.h>
+
+#include "af_tree_nodes.h"
+
+/* A node being decided. */
+typedef struct pnode {
+    int64_t off, count; /* its rows: idx[off .. off + count) */
+    uint64_t seed;
+    af_kiss64 rng;
+    int64_t ones;     /* rows on side 1 */
+    int32_t child[2]; /* pnode indices (splits) */
+    int8_t kind;      /* af_seg_kind */
+    int8_t is_root;
+    unsigned char *plane; /* the split node's bytes (splits) */
+} pnode;
+
+/* One tree of the batch. */
+typedef struct btree {
+    int32_t *idx, *tmp;
+    int32_t *owner;      /* by row id: the pending split holding the row, or -1 */
+    unsigned char *side; /* by row id */
+    pnode *p;
+    int64_t np, cap;
+    int32_t *frontier, *next; /* pending splits of this level and of the next */
+    int64_t nf, nn;
+    af_node_buf buf;
+    int failed;
+} btree;
+
+typedef struct batch {
+    const af_tree_ctx *c;
+    const int32_t *rows;
+    int64_t n_rows;
+    int count;
+    btree *tree;
+    float *scratch;
+} batch;
+
+static int32_t add_pnode(const af_tree_ctx *c, btree *t, int64_t off, int64_t count, int is_root,
+                         uint64_t seed) {
+    if (t->np == t->cap) {
+        int64_t cap = t->cap * 2 + 16;
+        pnode *grown = realloc(t->p, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            t->failed = 1;
+            return -1;
+        }
+        t->p = grown;
+        t->cap = cap;
+    }
+    pnode *n = &t->p[t->np];
+    memset(n, 0, sizeof *n);
+    n->off = off;
+    n->count = count;
+    n->seed = seed;
+    n->is_root = (int8_t)is_root;
+    n->kind = (int8_t)af_seg_classify(c, count, is_root);
+    n->child[0] = n->child[1] = -1;
+    int32_t id = (int32_t)t->np++;
+    /* A pending split owns its rows until it is decided; other rows are done. */
+    int32_t owner = n->kind == AF_SEG_SPLIT ? id : -1;
+    for (int64_t i = 0; i < count; i++)
+        t->owner[t->idx[off + i]] = owner;
+    if (owner >= 0)
+        t->next[t->nn++] = id;
+    return id;
+}
+
+/* Each pending split of the level: its stream, and its first plane. */
+static void draw_planes(batch *b) {
+    for (int k = 0; k < b->count; k++) {
+        btree *t = &b->tree[k];
+        for (int64_t f = 0; f < t->nf && !t->failed; f++) {
+            pnode *n = &t->p[t->frontier[f]];
+            n->plane = calloc(1, b->c->s);
+            if (!n->plane) {
+                t->failed = 1;
+                break;
+            }
+            af_kiss64_seed(&n->rng, n->seed);
+            b->c->t->create_split(b->c->d, t->idx + n->off, n->count, &n->rng, n->plane,
+                                  b->scratch);
+        }
+    }
+}
+
+/* The pass: every row once, against its node's plane in every tree of the batch. */
+static void side_pass(batch *b) {
+    const af_tree_ctx *c = b->c;
+    for (int64_t i = 0; i < b->n_rows; i++) {
+        int32_t r = b->rows[i];
+        const void *x = af_row(c->d, r);
+        for (int k = 0; k < b->count; k++) {
+            btree *t = &b->tree[k];
+            int32_t o = t->owner[r];
+            if (o < 0 || t->failed)
+                continue;
+            pnode *n = &t->p[o];
+            unsigned char s = (unsigned char)c->t->side(c->d, n->plane, x, &n->rng);
+            t->side[r] = s;
+            n->ones += s;
+        }
+    }
+}
+
+/* Finish each split of the level (retries when too unbalanced), partition its rows and queue
+ * its children. */
+static void split_level(batch *b) {
+    const af_tree_ctx *c = b->c;
+    for (int k = 0; k < b->count; k++) {
+        btree *t = &b->tree[k];
+        t->nn = 0;
+        for (int64_t f = 0; f < t->nf && !t->failed; f++) {
+            int32_t id = t->frontier[f];
+            pnode *n = &t->p[id];
+            n->ones = af_choose_sides(c, t->idx + n->off, n->count, &n->rng, n->plane, b->scratch,
+                                      t->side, 1, n->ones);
+            int64_t zeros = n->count - n->ones, off = n->off, ones = n->ones;
+            uint64_t seed = n->seed;
+            af_partition_rows(t->idx + off, t->tmp + off, n->count, zeros, t->side);
+            /* add_pnode may move t->p: keep indices, not pointers */
+            int32_t left = add_pnode(c, t, off, zeros, 0, af_child_seed(seed, 0));
+            int32_t right = add_pnode(c, t, off + zeros, ones, 0, af_child_seed(seed, 1));
+            t->p[id].child[0] = left;
+            t->p[id].child[1] = right;
+        }
+    }
+}
+
+/* Post-order emission, smaller side first, exactly as the depth-first builder appends. */
+static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id) {
+    pnode *n = &t->p[id];
+    if (n->kind != AF_SEG_SPLIT)
+        return af_nodes_terminal(c, &t->buf, (af_seg_kind)n->kind, t->idx + n->off, n->count);
+    int64_t zeros = n->count - n->ones;
+    int flip = zeros > n->ones;
+    int64_t child[2] = {-1, -1};
+    for (int i = 0; i < 2 && !t->buf.failed; i++) {
+        int part = i ^ flip;
+        child[part] = emit(c, t, t->p[id].child[part]);
+    }
+    n = &t->p[id];
+    return af_nodes_split(c, &t->buf, n->plane, n->is_root, n->count, child, flip);
+}
+
+static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows) {
+    t->idx = malloc((size_t)n_rows * sizeof *t->idx);
+    t->tmp = malloc((size_t)n_rows * sizeof *t->tmp);
+    t->owner = malloc((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
+    t->side = malloc((size_t)(c->n ? c->n : 1));
+    /* At most one pending split per two rows. */
+    t->frontier = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->frontier);
+    t->next = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->next);
+    t->buf.cap = 2 * n_rows / (c->leaf_cap > 1 ? c->leaf_cap : 1) + 16;
+    t->buf.nodes = malloc((size_t)t->buf.cap * c->s);
+    if (!t->idx || !t->tmp || !t->owner || !t->side || !t->frontier || !t->next || !t->buf.nodes)
+        return -1;
+    memcpy(t->idx, rows, (size_t)n_rows * sizeof *t->idx);
+    for (int64_t r = 0; r < c->n; r++)
+        t->owner[r] = -1;
+    return 0;
+}
+
+static void free_tree(btree *t) {
+    for (int64_t i = 0; i < t->np; i++)
+        free(t->p[i].plane);
+    free(t->p);
+    free(t->idx);
+    free(t->tmp);
+    free(t->owner);
+    free(t->side);
+    free(t->frontier);
+    free(t->next);
+}
+
+static int any_pending(batch *b) {
+    int pending = 0;
+    for (int k = 0; k < b->count; k++) {
+        btree *t = &b->tree[k];
+        int32_t *swap = t->frontier;
+        t->frontier = t->next;
+        t->next = swap;
+        t->nf = t->failed ? 0 : t->nn;
+        t->nn = 0;
+        pending |= t->nf > 0;
+    }
+    return pending;
+}
+
+void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
+                          int64_t n_rows, int tree0, int count, af_tree_out *out) {
+    batch b = {c,
+               rows,
+               n_rows,
+               count,
+               calloc((size_t)count, sizeof(btree)),
+               malloc(af_split_scratch_floats(p->dim) * sizeof(float))};
+    int ok = b.tree && b.scratch;
+    for (int k = 0; ok && k < count; k++) {
+        btree *t = &b.tree[k];
+        ok = alloc_tree(c, t, rows, n_rows) == 0 &&
+             add_pnode(c, t, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree0 + k)) == 0;
+    }
+    while (ok && any_pending(&b)) {
+        draw_planes(&b);
+        side_pass(&b);
+        split_level(&b);
+    }
+    for (int k = 0; k < count; k++) {
+        btree *t = b.tree ? &b.tree[k] : NULL;
+        out[k].root = ok && t && !t->failed ? emit(c, t, 0) : -1;
+        out[k].nodes = t ? t->buf.nodes : NULL;
+        out[k].count = t ? t->buf.count : 0;
+        out[k].failed = !ok || !t || t->failed || t->buf.failed || out[k].root < 0;
+        if (t)
+            free_tree(t);
+    }
+    free(b.tree);
+    free(b.scratch);
+}

@@ -1,0 +1,166 @@
+/* af_tree_nodes: node bytes and split decisions shared by both tree builders. */
+#include <stdlib.h>
+
+#include "af_tree_nodes.h"
+
+void af_tree_ctx_init(af_tree_ctx *c, const af_build_params *p, const af_build_data *d, int64_t n) {
+    c->t = af_traits_of(p->metric);
+    c->d = d;
+    c->n = n;
+    c->N = p->n_items_total;
+    c->K = af_leaf_capacity(p->metric, p->dim);
+    c->leaf_cap = p->leaf_size > 0 ? p->leaf_size : c->K;
+    c->s = af_node_size(p->metric, p->dim);
+}
+
+af_seg_kind af_seg_classify(const af_tree_ctx *c, int64_t count, int is_root) {
+    if (!is_root && count == 1)
+        return AF_SEG_ITEM;
+    if (is_root && c->N <= c->K) /* Annoy reads a root holding N <= K as a leaf of N ids */
+        return AF_SEG_ROOT_LEAF;
+    if (!is_root && count <= c->leaf_cap)
+        return AF_SEG_LEAF;
+    if (count == 1)
+        return AF_SEG_LONE_ROOT;
+    return AF_SEG_SPLIT;
+}
+
+/* Append a node (s bytes at src); returns its id, or -1 (buf->failed set). */
+static int64_t append_node(const af_tree_ctx *c, af_node_buf *buf, const void *src) {
+    if (buf->count == buf->cap) {
+        int64_t cap = buf->cap + buf->cap / 2 + 16;
+        unsigned char *grown = realloc(buf->nodes, (size_t)cap * c->s);
+        if (!grown) {
+            buf->failed = 1;
+            return -1;
+        }
+        buf->nodes = grown;
+        buf->cap = cap;
+    }
+    if (c->n + buf->count >= AF_NODE_ID_MAX) {
+        buf->failed = 1;
+        return -1;
+    }
+    memcpy(buf->nodes + (size_t)buf->count * c->s, src, c->s);
+    return c->n + buf->count++;
+}
+
+/* A leaf listing `slots` ids: the rows rows[0..count) repeated cyclically. */
+static int64_t make_leaf(const af_tree_ctx *c, af_node_buf *buf, const int32_t *rows, int64_t count,
+                         int32_t n_desc, int64_t slots) {
+    unsigned char *m = calloc(1, c->s);
+    if (!m) {
+        buf->failed = 1;
+        return -1;
+    }
+    af_put_i32(m, AF_OFF_NDESC, n_desc);
+    for (int64_t i = 0; i < slots; i++)
+        af_put_i32(m, c->t->off_children + 4 * (size_t)i, rows[i % count]);
+    int64_t id = append_node(c, buf, m);
+    free(m);
+    return id;
+}
+
+/* A root over one row when N > K: a zero plane whose children are the row and a one-row leaf. */
+static int64_t make_lone_root(const af_tree_ctx *c, af_node_buf *buf, int32_t item) {
+    int64_t leaf = make_leaf(c, buf, &item, 1, 1, 1);
+    unsigned char *m = calloc(1, c->s);
+    if (leaf < 0 || !m) {
+        free(m);
+        buf->failed = 1;
+        return -1;
+    }
+    af_put_i32(m, AF_OFF_NDESC, (int32_t)c->N);
+    af_put_i32(m, c->t->off_children, item);
+    af_put_i32(m, c->t->off_children + 4, (int32_t)leaf);
+    int64_t id = append_node(c, buf, m);
+    free(m);
+    return id;
+}
+
+int64_t af_nodes_terminal(const af_tree_ctx *c, af_node_buf *buf, af_seg_kind kind,
+                          const int32_t *rows, int64_t count) {
+    switch (kind) {
+    case AF_SEG_ITEM:
+        return rows[0];
+    case AF_SEG_ROOT_LEAF:
+        return make_leaf(c, buf, rows, count, (int32_t)c->N, c->N);
+    case AF_SEG_LEAF:
+        return make_leaf(c, buf, rows, count, (int32_t)count, count);
+    case AF_SEG_LONE_ROOT:
+        return make_lone_root(c, buf, rows[0]);
+    case AF_SEG_SPLIT:
+        break;
+    }
+    buf->failed = 1;
+    return -1;
+}
+
+/* n_descendants of a non-root split over `count` rows: the count, or (leaf_size < K) a value
+ * above K that is not N, so readers still see a split. */
+static int32_t split_n_desc(const af_tree_ctx *c, int64_t count) {
+    if (count > c->K)
+        return (int32_t)count;
+    return c->K + 1 != c->N ? c->K + 1 : c->K + 2;
+}
+
+int64_t af_nodes_split(const af_tree_ctx *c, af_node_buf *buf, unsigned char *m, int is_root,
+                       int64_t count, int64_t child[2], int flip) {
+    int last = 1 ^ flip;
+    if (is_root && !buf->failed && child[last] < c->n) {
+        int32_t item = (int32_t)child[last];
+        child[last] = make_leaf(c, buf, &item, 1, 1, 1);
+    }
+    if (buf->failed)
+        return -1;
+    af_put_i32(m, AF_OFF_NDESC, is_root ? (int32_t)c->N : split_n_desc(c, count));
+    af_put_i32(m, c->t->off_children, (int32_t)child[0]);
+    af_put_i32(m, c->t->off_children + 4, (int32_t)child[1]);
+    return append_node(c, buf, m);
+}
+
+static double split_imbalance(int64_t left, int64_t right) {
+    double ls = (float)left, rs = (float)right;
+    float f = (float)(ls / (ls + rs + 1e-9));
+    return f > 1 - f ? f : 1 - f;
+}
+
+/* One plane and the side of every row. */
+static int64_t try_plane(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
+                         unsigned char *m, float *scratch, unsigned char *side) {
+    c->t->create_split(c->d, idx, count, rng, m, scratch);
+    int64_t ones = 0;
+    for (int64_t i = 0; i < count; i++) {
+        if (i + 8 < count)
+            __builtin_prefetch(af_row(c->d, idx[i + 8]));
+        side[idx[i]] = (unsigned char)c->t->side(c->d, m, af_row(c->d, idx[i]), rng);
+        ones += side[idx[i]];
+    }
+    return ones;
+}
+
+int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
+                        unsigned char *m, float *scratch, unsigned char *side, int done,
+                        int64_t ones) {
+    while (done < 3 && (done == 0 || split_imbalance(count - ones, ones) >= 0.95)) {
+        ones = try_plane(c, idx, count, rng, m, scratch, side);
+        done++;
+    }
+    while (split_imbalance(count - ones, ones) > 0.99) {
+        c->t->zero_plane(m, c->d->dim);
+        ones = 0;
+        for (int64_t i = 0; i < count; i++) {
+            side[idx[i]] = (unsigned char)af_kiss64_flip(rng);
+            ones += side[idx[i]];
+        }
+    }
+    return ones;
+}
+
+void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
+                       const unsigned char *side) {
+    int64_t at[2] = {0, zeros};
+    for (int64_t i = 0; i < count; i++)
+        tmp[at[side[idx[i]]]++] = idx[i];
+    memcpy(idx, tmp, (size_t)count * sizeof *idx);
+}

@@ -1,0 +1,83 @@
+/* af_tree_nodes (internal): what both tree builders share - the one-tree-at-a-time depth-first
+ * builder (af_tree_dfs.c) and the many-trees-per-pass builder (af_tree_batch.c). They make the
+ * same decisions with the same random draws (every node has its own stream, af_child_seed), so
+ * they produce the same bytes; only the order in which rows are read differs.
+ *
+ * Node order inside a tree: post-order, the smaller side of a split first, the root last (see
+ * af_forest.h for the layout rules these helpers implement). */
+#ifndef AF_TREE_NODES_H
+#define AF_TREE_NODES_H
+
+#include "af_forest.h"
+#include "af_traits.h"
+
+/* What every tree of a shard shares. Ids: the shard's rows 0..n-1, tree nodes n + j. */
+typedef struct af_tree_ctx {
+    const af_traits *t;
+    const af_build_data *d;
+    int64_t n;    /* rows of the shard (item ids below n) */
+    int64_t N;    /* rows of the whole index (a root's n_descendants) */
+    int K;        /* leaf capacity of the metric */
+    int leaf_cap; /* leaf_size, or K */
+    size_t s;     /* node bytes */
+} af_tree_ctx;
+
+/* One tree's nodes as they are appended. */
+typedef struct af_node_buf {
+    unsigned char *nodes;
+    int64_t count, cap;
+    int failed; /* out of memory, or of int32 ids */
+} af_node_buf;
+
+/* A built tree, in tree-local ids. */
+typedef struct af_tree_out {
+    unsigned char *nodes;
+    int64_t count;
+    int64_t root;
+    int failed;
+} af_tree_out;
+
+/* What a segment of `count` rows becomes (make_tree's cases, in order). */
+typedef enum af_seg_kind {
+    AF_SEG_ITEM,      /* one row below the root: the item itself */
+    AF_SEG_ROOT_LEAF, /* a root when N <= K: a leaf of N slots */
+    AF_SEG_LEAF,      /* at most leaf_cap rows */
+    AF_SEG_LONE_ROOT, /* a root over one row when N > K */
+    AF_SEG_SPLIT      /* a split node */
+} af_seg_kind;
+
+void af_tree_ctx_init(af_tree_ctx *c, const af_build_params *p, const af_build_data *d, int64_t n);
+af_seg_kind af_seg_classify(const af_tree_ctx *c, int64_t count, int is_root);
+
+/* Append the node for a segment that is not a split (rows: its row ids). Returns its id (the row
+ * itself for an item), or -1 with buf->failed set. */
+int64_t af_nodes_terminal(const af_tree_ctx *c, af_node_buf *buf, af_seg_kind kind,
+                          const int32_t *rows, int64_t count);
+
+/* Complete split node m over `count` rows whose children are child[0] (side 0) and child[1],
+ * and append it. flip: the side built first was side 1 (it was the smaller). A root whose later
+ * child is a lone item gets that item wrapped in a one-item leaf first, so that the node before
+ * a root is never another root. Returns its id or -1. */
+int64_t af_nodes_split(const af_tree_ctx *c, af_node_buf *buf, unsigned char *m, int is_root,
+                       int64_t count, int64_t child[2], int flip);
+
+/* The sides of the rows idx[0..count) for split node m: Annoy's rules, up to three planes until
+ * the split is no worse than 95/5, then coin flips while it is worse than 99/1. side[] is indexed
+ * by row id. `done` planes were already tried, the last giving `ones` rows on side 1 (a batch
+ * pass tries the first); returns the final count on side 1. */
+int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
+                        unsigned char *m, float *scratch, unsigned char *side, int done,
+                        int64_t ones);
+
+/* Stable partition of idx[0..count) by side (indexed by row id): side 0 first. */
+void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
+                       const unsigned char *side);
+
+/* The builders: trees [tree0, tree0 + count) of the shard, into out[0..count). rows: the shard's
+ * indexed rows (increasing), n_rows of them. */
+void af_build_trees_dfs(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
+                        int64_t n_rows, int tree0, int count, af_tree_out *out);
+void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
+                          int64_t n_rows, int tree0, int count, af_tree_out *out);
+
+#endif
