@@ -90,37 +90,68 @@ int af_publish_rename(const char *tmp, const char *final_path, af_error *err) {
     return 0;
 }
 
-int af_write_file_atomic(const char *path, const void *data, size_t len, af_error *err) {
-    char tmp[PATH_MAX];
-    int fd = af_create_temp_beside(path, tmp, sizeof tmp, err);
+int af_write_temp_beside(const char *path, const void *data, size_t len, char *tmp, size_t cap,
+                         af_error *err) {
+    int fd = af_create_temp_beside(path, tmp, cap, err);
     if (fd < 0)
         return -1;
     const char *p = data;
     size_t done = 0;
-    while (done < len) {
+    int e = 0;
+    while (done < len && !e) {
         ssize_t n = write(fd, p + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return af_fail_errno(err, AF_E_OUTPUT, e, "cannot write %s", path);
-        }
-        done += (size_t)n;
+        if (n <= 0)
+            e = n < 0 ? errno : EIO;
+        else
+            done += (size_t)n;
     }
-    int e = fsync(fd) != 0 ? errno : 0;
-    if (close(fd) != 0 && e == 0)
+    if (!e && fsync(fd) != 0)
         e = errno;
-    if (e != 0) {
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
         unlink(tmp);
+        tmp[0] = '\0';
         return af_fail_errno(err, AF_E_OUTPUT, e, "cannot write %s", path);
     }
+    return 0;
+}
+
+int af_write_file_atomic(const char *path, const void *data, size_t len, af_error *err) {
+    char tmp[PATH_MAX];
+    if (af_write_temp_beside(path, data, len, tmp, sizeof tmp, err) != 0)
+        return -1;
     if (af_publish_rename(tmp, path, err) != 0) {
         unlink(tmp);
         return -1;
     }
     return 0;
+}
+
+int af_reserve_file(int fd, uint64_t bytes, const char *path, af_error *err) {
+    if (bytes > (uint64_t)INT64_MAX)
+        return af_fail(err, AF_E_OUTPUT, "cannot write %s: %llu bytes is too large", path,
+                       (unsigned long long)bytes);
+    if (bytes == 0)
+        return ftruncate(fd, 0) == 0
+                   ? 0
+                   : af_fail_errno(err, AF_E_OUTPUT, errno, "cannot size %s", path);
+    int rc;
+    do
+        rc = fallocate(fd, 0, 0, (off_t)bytes);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0)
+        return 0;
+    int e = errno;
+    if (e == EOPNOTSUPP || e == ENOSYS) { /* cannot reserve here: size it, blocks come later */
+        if (ftruncate(fd, (off_t)bytes) == 0)
+            return 0;
+        e = errno;
+    }
+    return af_fail_errno(err, AF_E_OUTPUT, e, "cannot write %s (%llu bytes)", path,
+                         (unsigned long long)bytes);
 }
 
 int af_make_parent_dirs(const char *path, af_error *err) {

@@ -7,12 +7,23 @@
 #include "af_error.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Read all of PATH (at most max_len bytes) into a malloc'd, NUL-terminated buffer. */
 char *af_read_small_file(const char *path, size_t max_len, size_t *len, af_error *err);
 
 /* Write data to PATH whole or not at all. */
 int af_write_file_atomic(const char *path, const void *data, size_t len, af_error *err);
+
+/* The first half of af_write_file_atomic: data written and synced to a new temporary file beside
+ * PATH (its name goes to tmp), ready for af_publish_rename. On failure nothing is left. */
+int af_write_temp_beside(const char *path, const void *data, size_t len, char *tmp, size_t cap,
+                         af_error *err);
+
+/* Give the open file `bytes` bytes of real disk blocks (fallocate), so that writing into it
+ * later cannot run out of space: a full disk or quota fails here, at once, naming `path`. Where
+ * the file system cannot reserve (EOPNOTSUPP) the file is just sized (ftruncate). */
+int af_reserve_file(int fd, uint64_t bytes, const char *path, af_error *err);
 
 /* Create a new empty file beside `final_path` named ".BASENAME.tmp.XXXXXX" (O_EXCL, never
  * following a planted symlink), mode 0666 & ~umask; its path goes to out. Returns an open fd. */

@@ -90,12 +90,12 @@ static int create_sized_temp(af_output_plan *p, af_error *err) {
         p->tmp_data_path[0] = '\0';
         return -1;
     }
-    if (ftruncate(fd, (off_t)p->file_bytes) != 0) {
-        int e = errno;
+    /* Real blocks now: a full disk fails here, before any work, and never in mid-write (where
+     * some MPI-IO layers lose the error). */
+    if (af_reserve_file(fd, p->file_bytes, p->data_path, err) != 0) {
         close(fd);
         af_output_discard(p);
-        return af_fail_errno(err, AF_E_OUTPUT, e, "cannot size %s to %llu bytes", p->data_path,
-                             (unsigned long long)p->file_bytes);
+        return -1;
     }
     if (close(fd) != 0) {
         af_output_discard(p);
@@ -452,28 +452,38 @@ int af_output_publish(af_output_plan *p, af_error *err) {
         e = errno;
     if (e)
         return af_fail_errno(err, AF_E_OUTPUT, e, "cannot complete %s", p->data_path);
-    char *text = NULL;
+    /* The descriptor is written (to its own temporary file) before anything is renamed, so that
+     * a disk too full for it fails the publish while nothing has changed. */
+    char desc_tmp[AF_MATRIX_PATH_MAX] = "";
     if (!p->into) {
-        text = af_output_descriptor_text(p, err);
+        char *text = af_output_descriptor_text(p, err);
         if (!text)
+            return -1;
+        int rc =
+            af_write_temp_beside(p->desc_path, text, strlen(text), desc_tmp, sizeof desc_tmp, err);
+        free(text);
+        if (rc != 0)
             return -1;
         /* Replacing: take the old descriptor away first, so that at no moment does a descriptor
          * describe data of another shape. */
         if (p->existing == AF_EXISTING_OVERWRITE && unlink(p->desc_path) != 0 && errno != ENOENT) {
-            free(text);
-            return af_fail_errno(err, AF_E_OUTPUT, errno, "cannot replace %s", p->desc_path);
+            af_fail_errno(err, AF_E_OUTPUT, errno, "cannot replace %s", p->desc_path);
+            unlink(desc_tmp);
+            return -1;
         }
     }
     if (af_publish_rename(p->tmp_data_path, p->data_path, err) != 0) {
-        free(text);
+        if (desc_tmp[0])
+            unlink(desc_tmp);
         return -1;
     }
     p->tmp_data_path[0] = '\0';
-    int rc = text ? af_write_file_atomic(p->desc_path, text, strlen(text), err) : 0;
-    free(text);
-    if (rc == 0)
-        release_lock(p);
-    return rc;
+    if (desc_tmp[0] && af_publish_rename(desc_tmp, p->desc_path, err) != 0) {
+        unlink(desc_tmp);
+        return -1;
+    }
+    release_lock(p);
+    return 0;
 }
 
 void af_output_discard(af_output_plan *p) {
