@@ -411,6 +411,13 @@ int af_config_require(const af_config *cfg, unsigned needs, af_error *err) {
             require_key(cfg, AF_CFG_OUTPUT_INDEX, why, err) < 0)
             return -1;
     }
+    if (needs & AF_NEED_BENCH) {
+        const char *why = "for a benchmark sweep";
+        if (require_key(cfg, AF_CFG_BENCH_OUT, why, err) < 0 ||
+            (!cfg->bench.dataset[0] && (require_key(cfg, AF_CFG_REFERENCE_PATH, why, err) < 0 ||
+                                        require_key(cfg, AF_CFG_QUERY_PATH, why, err) < 0)))
+            return -1;
+    }
     return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #define AF_CONFIG_PATH_MAX PATH_MAX /* bytes for a path, with its NUL */
 #define AF_CONFIG_NAME_MAX 128      /* bytes for job.name, with its NUL */
+#define AF_CONFIG_LIST_MAX 256      /* bytes for a list of integers ("10,25,50"), with its NUL */
 
 typedef enum af_config_metric {
     AF_CONFIG_METRIC_EUCLIDEAN,
@@ -67,6 +68,17 @@ typedef enum af_config_key {
     AF_CFG_OUTPUT_ORDER,
     AF_CFG_OUTPUT_BASE,
     AF_CFG_OUTPUT_EXISTING,
+    AF_CFG_BENCH_TREES,
+    AF_CFG_BENCH_SEARCH_K,
+    AF_CFG_BENCH_SHARDS,
+    AF_CFG_BENCH_REPEAT,
+    AF_CFG_BENCH_OUT,
+    AF_CFG_BENCH_PLOT,
+    AF_CFG_BENCH_PEER,
+    AF_CFG_BENCH_TRUTH,
+    AF_CFG_BENCH_WORK,
+    AF_CFG_BENCH_DATASET,
+    AF_CFG_BENCH_LABEL,
     AF_CFG_KEY_COUNT
 } af_config_key;
 
@@ -118,14 +130,28 @@ typedef struct af_config {
         int32_t base;                      /* 0 or 1, default 1 */
         af_config_existing existing;       /* default error */
     } output;
+    struct {                               /* `annforest bench` only (docs/bench.md) */
+        char trees[AF_CONFIG_LIST_MAX];    /* list of trees per shard; "" = index.trees */
+        char search_k[AF_CONFIG_LIST_MAX]; /* list of search_k (-1 allowed); default "-1" */
+        char shards[AF_CONFIG_LIST_MAX];   /* list of shard counts; "" = index.shards */
+        int32_t repeat;                    /* search passes per point, best kept; default 1 */
+        char out[AF_CONFIG_PATH_MAX];      /* the CSV; required by bench */
+        char plot[AF_CONFIG_PATH_MAX];     /* PNG; "" = none */
+        char peer[AF_CONFIG_PATH_MAX];     /* a peer's CSV drawn on the same plot; "" = none */
+        char truth[AF_CONFIG_PATH_MAX];    /* truth cache directory; "" = out's directory */
+        char work[AF_CONFIG_PATH_MAX];     /* indexes and results of the sweep; "" = OUT.work */
+        char dataset[AF_CONFIG_PATH_MAX];  /* an ann-benchmarks HDF5 file; "" = none */
+        char label[AF_CONFIG_NAME_MAX];    /* the curve's name; default "annforest" */
+    } bench;
     af_config_origin origin[AF_CFG_KEY_COUNT];
 } af_config;
 
 /* What a command needs from the config (or them together: run = BUILD | QUERY):
  *   BUILD  reference.path, index.path
  *   QUERY  index.path, query.path, output.index (+ reference.path when query.path = self)
- *   EXACT  reference.path, query.path, output.index */
-enum { AF_NEED_BUILD = 1u, AF_NEED_QUERY = 2u, AF_NEED_EXACT = 4u };
+ *   EXACT  reference.path, query.path, output.index
+ *   BENCH  bench.out, and reference.path + query.path unless bench.dataset names both */
+enum { AF_NEED_BUILD = 1u, AF_NEED_QUERY = 2u, AF_NEED_EXACT = 4u, AF_NEED_BENCH = 8u };
 
 /* All defaults; job.name "annforest", every origin AF_FROM_DEFAULT. */
 void af_config_defaults(af_config *cfg);
@@ -155,6 +181,10 @@ uint64_t af_config_build_hash(const af_config *cfg);
  * "job.ini:9: [index] leaf_size = '5000': more than 4096 for hamming". Returns -1. */
 int af_config_fail_key(const af_config *cfg, af_config_key key, af_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The integers of a list key's text ("10, 25,50"; validated when loaded) into out[0..cap):
+ * returns how many there are (at most cap), 0 for an empty list. */
+int af_config_int_list(const char *text, int64_t *out, int cap);
 
 /* "index.trees" */
 const char *af_config_key_name(af_config_key key);

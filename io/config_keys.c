@@ -19,7 +19,8 @@ static const char *const format_names[] = {"auto", "narrow", "wide", NULL};
 static const char *const order_names[] = {"column", "row", NULL};
 static const char *const existing_names[] = {"error", "overwrite", "into", NULL};
 
-const char *const af_config_sections[] = {"job", "reference", "index", "query", "output", NULL};
+const char *const af_config_sections[] = {"job",    "reference", "index", "query",
+                                          "output", "bench",     NULL};
 
 /* Enum fields are written through an int pointer. */
 _Static_assert(sizeof(af_config_metric) == sizeof(int) && sizeof(af_config_existing) == sizeof(int),
@@ -71,6 +72,22 @@ static const af_key_spec key_table[AF_CFG_KEY_COUNT] = {
      .default_value = "1"},
     {KEY(AF_CFG_OUTPUT_EXISTING, "output", "existing", AF_KT_ENUM, output.existing),
      .choices = existing_names, .default_value = "error"},
+    {KEY(AF_CFG_BENCH_TREES, "bench", "trees", AF_KT_INTS, bench.trees), .min = 1, .max = INT32_MAX,
+     .default_value = ""},
+    {KEY(AF_CFG_BENCH_SEARCH_K, "bench", "search_k", AF_KT_INTS, bench.search_k), .min = 1,
+     .max = INT64_MAX, .minus_one_ok = true, .default_value = "-1"},
+    {KEY(AF_CFG_BENCH_SHARDS, "bench", "shards", AF_KT_INTS, bench.shards), .min = 0,
+     .max = INT32_MAX, .default_value = ""},
+    {KEY(AF_CFG_BENCH_REPEAT, "bench", "repeat", AF_KT_INT, bench.repeat), .min = 1, .max = 1000,
+     .default_value = "1"},
+    {KEY(AF_CFG_BENCH_OUT, "bench", "out", AF_KT_PATH, bench.out), .default_value = ""},
+    {KEY(AF_CFG_BENCH_PLOT, "bench", "plot", AF_KT_PATH, bench.plot), .default_value = ""},
+    {KEY(AF_CFG_BENCH_PEER, "bench", "peer", AF_KT_PATH, bench.peer), .default_value = ""},
+    {KEY(AF_CFG_BENCH_TRUTH, "bench", "truth", AF_KT_PATH, bench.truth), .default_value = ""},
+    {KEY(AF_CFG_BENCH_WORK, "bench", "work", AF_KT_PATH, bench.work), .default_value = ""},
+    {KEY(AF_CFG_BENCH_DATASET, "bench", "dataset", AF_KT_PATH, bench.dataset), .default_value = ""},
+    {KEY(AF_CFG_BENCH_LABEL, "bench", "label", AF_KT_NAME, bench.label),
+     .default_value = "annforest"},
 };
 
 const af_key_spec *af_key_spec_of(af_config_key key) {
@@ -247,6 +264,56 @@ static int set_text(char *field, const af_key_spec *spec, const char *value, cha
     return 0;
 }
 
+/* A list: each comma-separated item (blanks around it allowed) is checked as one AF_KT_INT
+ * value; the text is kept, normalised to "a,b,c", so the effective INI round-trips. */
+static int set_ints(char *field, const af_key_spec *spec, const char *value, char *why,
+                    size_t len) {
+    char norm[AF_CONFIG_LIST_MAX] = "", item[64];
+    size_t used = 0;
+    for (const char *p = value; *p;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        const char *stop = end;
+        while (stop > p && isspace((unsigned char)stop[-1]))
+            stop--;
+        if (stop == p)
+            return why_(why, len, "an empty item in the list (expected integers like 10,25,50)");
+        if ((size_t)(stop - p) >= sizeof item)
+            return why_(why, len, "'%.20s...' is not an integer", p);
+        snprintf(item, sizeof item, "%.*s", (int)(stop - p), p);
+        int64_t v = 0;
+        af_key_spec one = *spec;
+        one.size = sizeof v;
+        char item_why[192];
+        if (set_int(&v, &one, item, item_why, sizeof item_why) < 0)
+            return why_(why, len, "'%s': %s", item, item_why);
+        int n = snprintf(norm + used, sizeof norm - used, "%s%s", used ? "," : "", item);
+        if (n < 0 || (size_t)n >= sizeof norm - used || used + (size_t)n >= spec->size)
+            return why_(why, len, "list longer than %zu characters", spec->size - 1);
+        used += (size_t)n;
+        p = comma ? comma + 1 : end;
+        if (comma && !*p)
+            return why_(why, len, "the list ends with ','");
+    }
+    memset(field, 0, spec->size);
+    memcpy(field, norm, used);
+    return 0;
+}
+
+int af_config_int_list(const char *text, int64_t *out, int cap) {
+    int n = 0;
+    for (const char *p = text; *p && n < cap;) {
+        char *end = NULL;
+        out[n++] = strtoll(p, &end, 10);
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p)
+            break; /* not a validated list: stop rather than loop */
+    }
+    return n;
+}
+
 int af_key_set(af_config *cfg, const af_key_spec *spec, const char *value, char *why,
                size_t why_len) {
     void *field = (char *)cfg + spec->offset;
@@ -267,6 +334,9 @@ int af_key_set(af_config *cfg, const af_key_spec *spec, const char *value, char 
     case AF_KT_PATH:
     case AF_KT_NAME:
         rc = set_text(field, spec, value, why, why_len);
+        break;
+    case AF_KT_INTS:
+        rc = set_ints(field, spec, value, why, why_len);
         break;
     }
     if (rc == 0 && spec->id == AF_CFG_QUERY_PATH)
@@ -294,6 +364,7 @@ void af_key_format(const af_config *cfg, const af_key_spec *spec, char *buf, siz
         break;
     case AF_KT_PATH:
     case AF_KT_NAME:
+    case AF_KT_INTS:
         snprintf(buf, len, "%s", (const char *)field);
         break;
     }
@@ -326,6 +397,8 @@ const char *af_config_key_name(af_config_key key) {
         "index.path",     "index.metric", "index.trees",        "index.shards",   "index.leaf_size",
         "index.format",   "index.load",   "index.prefault",     "query.path",     "query.k",
         "query.search_k", "query.batch",  "query.exclude_self", "output.index",   "output.distance",
-        "output.order",   "output.base",  "output.existing"};
+        "output.order",   "output.base",  "output.existing",    "bench.trees",    "bench.search_k",
+        "bench.shards",   "bench.repeat", "bench.out",          "bench.plot",     "bench.peer",
+        "bench.truth",    "bench.work",   "bench.dataset",      "bench.label"};
     return (unsigned)key < AF_CFG_KEY_COUNT ? names[key] : "?";
 }

@@ -14,7 +14,8 @@ typedef enum af_key_type {
     AF_KT_BOOL, /* true/false, yes/no, 1/0 */
     AF_KT_ENUM, /* one of choices[], stored as an enum (int) */
     AF_KT_PATH, /* a path; "" = not set */
-    AF_KT_NAME  /* a job name: letters, digits, '.', '_', '-' */
+    AF_KT_NAME, /* a job name: letters, digits, '.', '_', '-' */
+    AF_KT_INTS  /* comma-separated integers, each as AF_KT_INT; kept as text ("" = none) */
 } af_key_type;
 
 typedef struct af_key_spec {

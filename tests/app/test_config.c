@@ -90,7 +90,19 @@ static const char full_ini[] = "[job]\n"
                                "distance = out/d.desc\n"
                                "order = row\n"
                                "base = 0\n"
-                               "existing = into\n";
+                               "existing = into\n"
+                               "[bench]\n"
+                               "trees = 5, 10,20\n"
+                               "search_k = -1,100\n"
+                               "shards = 1,2\n"
+                               "repeat = 3\n"
+                               "out = bench/out.csv\n"
+                               "plot = bench/out.png\n"
+                               "peer = bench/annoy.csv\n"
+                               "truth = bench/truth\n"
+                               "work = bench/work\n"
+                               "dataset = data/fashion.hdf5\n"
+                               "label = full\n";
 
 static void test_full_config(void **state) {
     (void)state;
@@ -120,6 +132,16 @@ static void test_full_config(void **state) {
     assert_int_equal(cfg.output.order, AF_CONFIG_ORDER_ROW);
     assert_int_equal(cfg.output.base, 0);
     assert_int_equal(cfg.output.existing, AF_CONFIG_EXISTING_INTO);
+    assert_string_equal(cfg.bench.trees, "5,10,20"); /* normalised */
+    int64_t list[4];
+    assert_int_equal(af_config_int_list(cfg.bench.trees, list, 4), 3);
+    assert_true(list[0] == 5 && list[1] == 10 && list[2] == 20);
+    assert_int_equal(af_config_int_list(cfg.bench.search_k, list, 4), 2);
+    assert_true(list[0] == -1 && list[1] == 100);
+    assert_int_equal(cfg.bench.repeat, 3);
+    assert_string_equal(cfg.bench.out, "bench/out.csv");
+    assert_string_equal(cfg.bench.dataset, "data/fashion.hdf5");
+    assert_string_equal(cfg.bench.label, "full");
     /* Every key came from the file, on its own line (keys are in table order in full_ini,
      * one section header before each section's first key). */
     assert_int_equal(cfg.origin[AF_CFG_JOB_NAME].from, AF_FROM_FILE);
@@ -211,6 +233,13 @@ static void test_bad_values(void **state) {
         /* bad text */
         {"job", "name = my job", "[job] name = 'my job': may hold only letters, digits"},
         {"job", "name =", "[job] name = '': must not be empty"},
+        /* bad lists */
+        {"bench", "trees = 10,0", "[bench] trees = '10,0': '0': must be between 1"},
+        {"bench", "trees = 10,,20", "[bench] trees = '10,,20': an empty item in the list"},
+        {"bench", "trees = 10,", "[bench] trees = '10,': the list ends with ','"},
+        {"bench", "search_k = 100,ten", "[bench] search_k = '100,ten': 'ten': not an integer"},
+        {"bench", "search_k = -2", "[bench] search_k = '-2': '-2': must be -1 (automatic)"},
+        {"bench", "repeat = 0", "[bench] repeat = '0': must be between 1 and 1000"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[512], want[512];
@@ -224,7 +253,7 @@ static void test_structure_errors(void **state) {
     (void)state;
     expect_file_error("[job]\nseed = 1\n[indx]\ntrees = 5\n",
                       "3: unknown section [indx] (known: [job], [reference], [index], [query], "
-                      "[output])");
+                      "[output], [bench])");
     /* An unknown section is an error even with no keys under it. */
     expect_file_error("[job]\nseed = 1\n\n[extra]\n", "4: unknown section [extra]");
     expect_file_error("[index]\ntrees = 5\ntree = 6\n",
@@ -273,6 +302,15 @@ static void test_required_keys(void **state) {
     /* exact needs no index */
     assert_int_equal(af_config_require(&cfg, AF_NEED_EXACT, &err), -1);
     assert_non_null(strstr(err.msg, "missing key [query] path, needed for an exact search"));
+
+    /* bench: its CSV, then the reference and queries unless an ann-benchmarks file gives both */
+    assert_int_equal(af_config_require(&cfg, AF_NEED_BENCH, &err), -1);
+    assert_non_null(strstr(err.msg, "missing key [bench] out, needed for a benchmark sweep"));
+    load_ok("[reference]\npath = r.desc\n[bench]\nout = b.csv\n", NULL, 0, &cfg);
+    assert_int_equal(af_config_require(&cfg, AF_NEED_BENCH, &err), -1);
+    assert_non_null(strstr(err.msg, "missing key [query] path, needed for a benchmark sweep"));
+    load_ok("[bench]\nout = b.csv\ndataset = f.hdf5\n", NULL, 0, &cfg);
+    assert_int_equal(af_config_require(&cfg, AF_NEED_BENCH, &err), 0);
 
     /* query: index, query path, output index - in that order */
     load_ok("[reference]\npath = r.desc\n", NULL, 0, &cfg);
@@ -334,7 +372,7 @@ static void test_overrides(void **state) {
         {"index.tree=5", "--set index.tree: unknown key 'tree' in [index] (known: path, metric, "
                          "trees, shards, leaf_size, format, load, prefault)"},
         {"indexes.trees=5", "--set indexes.trees: unknown section [indexes] (known: [job], "
-                            "[reference], [index], [query], [output])"},
+                            "[reference], [index], [query], [output], [bench])"},
         {"index.trees", "--set 'index.trees': expected section.key=value"},
         {"trees=5", "--set 'trees=5': expected section.key=value"},
         {".trees=5", "--set '.trees=5': expected section.key=value"},
@@ -565,7 +603,7 @@ static void test_demo_config(void **state) {
     assert_string_equal(cfg.job.name, "demo");
     assert_string_equal(cfg.reference.path, "demo/ref.desc");
     assert_string_equal(cfg.output.distance, "demo/out/nn_distance.desc");
-    for (int k = 0; k < AF_CFG_KEY_COUNT; k++)
+    for (int k = 0; k < AF_CFG_BENCH_TREES; k++) /* every key but [bench], a sweep's own */
         assert_int_equal(cfg.origin[k].from, AF_FROM_FILE);
 }
 
