@@ -13,10 +13,21 @@
 #include "af_traits.h"
 #include "af_tree_nodes.h"
 
-/* Trees per batch when not set: enough to share each pass over the rows among many trees, few
- * enough that their planes stay in cache and their per-row arrays (13 bytes per row and tree)
- * stay small. */
-#define AUTO_TREE_BATCH 8
+/* Trees per batch when not set: all of a thread's share of the trees, so that each pass over
+ * the rows serves as many trees as it can, within a memory budget for the batches' per-row
+ * arrays (13 bytes per row and tree) and at most MAX_AUTO_BATCH (their planes of one level
+ * must stay in cache). */
+#define MAX_AUTO_BATCH 32
+#define BATCH_BUDGET_BYTES ((int64_t)512 << 20)
+
+static int auto_tree_batch(int n_trees, int threads, int64_t n) {
+    int64_t per_thread = (n_trees + threads - 1) / threads;
+    int64_t fits = BATCH_BUDGET_BYTES / ((int64_t)threads * 13 * (n > 0 ? n : 1));
+    int64_t t = per_thread < MAX_AUTO_BATCH ? per_thread : MAX_AUTO_BATCH;
+    if (t > fits)
+        t = fits;
+    return t < 1 ? 1 : (int)t;
+}
 
 static int check_params(const af_build_params *p, int64_t n, af_error *err) {
     if (!af_traits_of(p->metric))
@@ -142,7 +153,7 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
     af_tree_ctx ctx;
     af_tree_ctx_init(&ctx, p, &d, n);
     int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
-    int per = p->tree_batch > 0 ? p->tree_batch : AUTO_TREE_BATCH;
+    int per = p->tree_batch > 0 ? p->tree_batch : auto_tree_batch(p->n_trees, threads, n);
     /* Whole batches per thread, as even as the tree count allows. */
     int64_t rounds = ((p->n_trees + per - 1) / per + threads - 1) / threads;
     int64_t batches = p->tree_batch > 0 ? (p->n_trees + per - 1) / per : rounds * threads;
