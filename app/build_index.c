@@ -402,6 +402,7 @@ static int write_index(const af_job *job, af_index_writer *writer, const build_p
         return -1;
     }
     int failed = job->world.rank == 0 && write_meta(job, p, lay, &sums, skipped, err) != 0;
+    af_index_writer_discard(writer); /* the file is published: this releases its lock */
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     if (job->world.rank == 0 && !job->quiet)

@@ -25,13 +25,15 @@ static int refuse_existing(const char *path, int overwrite, af_error *err) {
 int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node_size,
                          int overwrite, af_error *err) {
     memset(w, 0, sizeof *w);
+    w->lock_fd = -1;
     w->node_size = node_size;
     snprintf(w->final_path, sizeof w->final_path, "%s", final_path);
     af_world world = af_world_get();
     int failed = 0;
     if (world.rank == 0) {
-        failed = refuse_existing(final_path, overwrite, err) != 0 ||
-                 af_make_parent_dirs(final_path, err) != 0;
+        failed = af_make_parent_dirs(final_path, err) != 0 ||
+                 (w->lock_fd = af_lock_beside(final_path, err)) < 0 ||
+                 refuse_existing(final_path, overwrite, err) != 0;
         if (!failed) {
             int fd = af_create_temp_beside(final_path, w->tmp_path, sizeof w->tmp_path, err);
             failed = fd < 0;
@@ -39,8 +41,10 @@ int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node
                 close(fd);
         }
     }
-    if (af_mpi_agree(failed, err) != 0)
+    if (af_mpi_agree(failed, err) != 0) {
+        af_index_writer_discard(w);
         return -1;
+    }
     af_bcast_bytes(w->tmp_path, sizeof w->tmp_path);
     int rc = MPI_File_open(MPI_COMM_WORLD, w->tmp_path, MPI_MODE_WRONLY, MPI_INFO_NULL, &w->fh);
     failed = rc != MPI_SUCCESS;
@@ -99,4 +103,6 @@ void af_index_writer_discard(af_index_writer *w) {
     if (af_world_get().rank == 0 && w->tmp_path[0])
         unlink(w->tmp_path);
     w->tmp_path[0] = '\0';
+    af_unlock_beside(w->final_path, w->lock_fd);
+    w->lock_fd = -1;
 }

@@ -20,9 +20,11 @@ typedef struct af_index_writer {
     size_t node_size;
     char tmp_path[PATH_MAX];
     char final_path[PATH_MAX];
+    int lock_fd; /* rank 0: the lock on final_path (file_util.h af_lock_beside), else -1 */
 } af_index_writer;
 
-/* Refuses when final_path exists and overwrite is 0. */
+/* Refuses when another job is writing final_path (its lock), or when final_path exists and
+ * overwrite is 0. Rank 0 holds the lock until af_index_writer_discard. */
 int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node_size,
                          int overwrite, af_error *err);
 
@@ -36,7 +38,8 @@ int af_index_writer_close(af_index_writer *w, af_error *err);
 /* Collective: rename the closed file into place. */
 int af_index_writer_publish(af_index_writer *w, af_error *err);
 
-/* Collective: close and remove the temporary file (after a failure). */
+/* Collective: close and remove the temporary file (after a failure), release the lock (also
+ * after a publish, once the sidecar is written). */
 void af_index_writer_discard(af_index_writer *w);
 
 #endif
