@@ -145,3 +145,5 @@ bad output_locked all 'hold_lock out/dist.desc' "$Q" \
     'out/dist\.desc is being written by another annforest job \(pid [0-9]+ on [^,]+, since'
 bad output_lock_symlink all 'ln -s ../elsewhere out/.ids.desc.lock' "$Q" \
     'cannot lock out/ids\.desc: cannot open out/\.ids\.desc\.lock'
+bad index_locked all 'hold_lock out/new.ann' "$B" \
+    'out/new\.ann is being written by another annforest job \(pid [0-9]+ on'
