@@ -6,7 +6,7 @@
 static int run_query(int argc, char **argv) {
     af_job job;
     af_error err = {0};
-    if (af_job_setup(&job, "query", argc, argv, AF_NEED_QUERY, 0, &err) != 0)
+    if (af_job_setup(&job, "query", argc, argv, AF_NEED_QUERY, AF_JOB_ALLOW_RESUME, &err) != 0)
         return af_report_error(&err);
     af_phase_begin("query");
     if (af_query_index(&job, &err) != 0)
@@ -22,6 +22,7 @@ const af_command af_cmd_query = {
     "query",
     "search an index for the k nearest neighbours of every query row",
     "Usage: annforest query --config JOB.ini [--set section.key=value ...] [--quiet]\n"
+    "                       [--resume]\n"
     "\n"
     "Searches index.path for the query.k nearest neighbours of every row of query.path\n"
     "(\"self\": the reference itself, a kNN graph) and writes two n_query x k matrices:\n"
@@ -32,6 +33,10 @@ const af_command af_cmd_query = {
     "\n"
     "  --config FILE      the job config (INI, see docs/config.md)\n"
     "  --set S.K=V        override one config key (repeatable)\n"
-    "  --quiet            no progress reports\n",
+    "  --quiet            no progress reports\n"
+    "  --resume           continue an interrupted run of this job from its journal\n"
+    "                     (OUTPUT_INDEX.journal: the batches already written); without one,\n"
+    "                     start from the first batch. Refused when the config's result keys,\n"
+    "                     the index or the query matrix differ from the interrupted run's.\n",
     run_query,
 };

@@ -9,7 +9,8 @@
 static int run_run(int argc, char **argv) {
     af_job job;
     af_error err = {0};
-    if (af_job_setup(&job, "run", argc, argv, AF_NEED_BUILD | AF_NEED_QUERY, 0, &err) != 0)
+    if (af_job_setup(&job, "run", argc, argv, AF_NEED_BUILD | AF_NEED_QUERY, AF_JOB_ALLOW_RESUME,
+                     &err) != 0)
         return af_report_error(&err);
     char why[1024] = "";
     if (af_index_needs_build(&job, why, sizeof why)) {
@@ -37,12 +38,17 @@ const af_command af_cmd_run = {
     "run",
     "build the index when it is missing or stale, then query",
     "Usage: annforest run --config JOB.ini [--set section.key=value ...] [--quiet]\n"
+    "                     [--resume]\n"
     "\n"
     "`build` when index.path is missing or stale (its .meta records other build keys, another\n"
     "shard count, or a reference of another shape or size), then `query`.\n"
     "\n"
     "  --config FILE      the job config (INI, see docs/config.md)\n"
     "  --set S.K=V        override one config key (repeatable)\n"
-    "  --quiet            no progress reports\n",
+    "  --quiet            no progress reports\n"
+    "  --resume           continue an interrupted run of this job from its journal\n"
+    "                     (OUTPUT_INDEX.journal: the batches already written); without one,\n"
+    "                     start from the first batch. Refused when the config's result keys,\n"
+    "                     the index or the query matrix differ from the interrupted run's.\n",
     run_run,
 };

@@ -2,6 +2,7 @@
  * under mpirun and under srun), finds the command and hands it the remaining arguments. */
 #include "af_version.h"
 #include "commands.h"
+#include "launcher_watch.h"
 #include "report.h"
 
 #include <mpi.h>
@@ -74,6 +75,7 @@ static int dispatch(int argc, char **argv) {
 int main(int argc, char **argv) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    af_die_with_launcher();
     int status = dispatch(argc, argv);
     fflush(stdout);
     MPI_Finalize();

@@ -1,6 +1,8 @@
 #include "query_pipeline.h"
 #include "af_partition.h"
 #include "file_util.h"
+#include "journal.h"
+#include "manifest.h"
 #include "output_store.h"
 #include "progress.h"
 #include "vectors.h"
@@ -63,6 +65,18 @@ static int finish_outputs(const af_job *job, outputs *o, int ok, af_error *err) 
     return af_mpi_agree(failed, err) != 0 || !ok ? -1 : 0;
 }
 
+/* Collective: every rank opens the stores of rank 0's plans (new, or a journal's). */
+static int open_outputs(const af_job *job, outputs *o, af_error *err) {
+    af_bcast_bytes(o->plan, sizeof o->plan);
+    for (int i = 0; i < o->count; i++) {
+        if (af_store_open(o->plan, i, MPI_COMM_WORLD, &o->store[i], err) != 0) {
+            finish_outputs(job, o, 0, err); /* closes what opened, removes the temporaries */
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int prepare_outputs(const af_job *job, const af_searcher_ops *ops, uint64_t n_query,
                            outputs *o, af_error *err) {
     const af_config *c = &job->cfg;
@@ -89,12 +103,160 @@ static int prepare_outputs(const af_job *job, const af_searcher_ops *ops, uint64
     }
     if (af_mpi_agree(failed, err) != 0)
         return -1;
-    af_bcast_bytes(o->plan, sizeof o->plan);
-    for (int i = 0; i < o->count; i++) {
-        if (af_store_open(o->plan, i, MPI_COMM_WORLD, &o->store[i], err) != 0) {
-            finish_outputs(job, o, 0, err); /* closes what opened, removes the temporaries */
+    return open_outputs(job, o, err);
+}
+
+/* ---- the journal: resumable query jobs (app/journal.h) ------------------------------------ */
+
+typedef struct run_journal {
+    int on; /* index-backed jobs keep one; exact, with no index identity to check, does not */
+    double interval, last; /* rank 0: seconds between journal updates, and the last one */
+    char path[AF_MATRIX_PATH_MAX + 16];
+    af_journal j; /* rank 0: what this job's journal says */
+} run_journal;
+
+enum { start_fresh = 0, continue_journal = 1 };
+
+/* Rank 0: what this job's journal must say (plans and progress come later). */
+static void describe_job(const af_job *job, const af_searcher_ops *ops, int count, af_journal *j) {
+    const af_config *c = &job->cfg;
+    const char *paths[2] = {c->output.index, c->output.distance};
+    memset(j, 0, sizeof *j);
+    af_config_result_digest(c, j->config_digest);
+    snprintf(j->index_id, sizeof j->index_id, "%s", ops->index_id);
+    j->query_rows = job->query.rows;
+    j->query_cols = job->query.cols;
+    j->query_type = job->query.type;
+    j->n_outputs = count;
+    j->batch_rows = c->query.batch;
+    j->batches_total =
+        (int64_t)((job->query.rows + (uint64_t)c->query.batch - 1) / (uint64_t)c->query.batch);
+    for (int i = 0; i < count; i++)
+        snprintf(j->plan[i].file.desc_path, sizeof j->plan[i].file.desc_path, "%s", paths[i]);
+}
+
+/* Rank 0: an earlier run's journal, continued (--resume: its plans go to o->plan, claimed) or
+ * dropped with its partial outputs (a run without --resume starts over). */
+static int plan_from_journal(const af_job *job, run_journal *rj, outputs *o, af_error *err) {
+    af_journal found;
+    af_error read_err = {0};
+    int have = af_journal_read(rj->path, &found, &read_err);
+    if (job->resume) {
+        if (have < 0) {
+            *err = read_err;
             return -1;
         }
+        if (have == 0) {
+            if (!job->quiet)
+                fprintf(stderr, "no journal %s: starting from the first batch\n", rj->path);
+            return start_fresh;
+        }
+        if (af_journal_check(rj->path, &found, &rj->j, err) != 0 ||
+            af_journal_claim_outputs(&found, err) != 0)
+            return -1;
+        memcpy(o->plan, found.plan, sizeof o->plan);
+        rj->j.batches_done = found.batches_done;
+        if (!job->quiet)
+            fprintf(stderr, "resuming from %s: %" PRId64 " of %" PRId64 " batches written\n",
+                    rj->path, found.batches_done, found.batches_total);
+        return continue_journal;
+    }
+    if (have == 0)
+        return start_fresh;
+    fprintf(stderr,
+            "annforest: %s: an interrupted run left partial outputs; starting over (--resume "
+            "continues such a run)\n",
+            rj->path);
+    if (have > 0) {
+        if (af_journal_claim_outputs(&found, err) != 0)
+            return -1; /* another job is writing them right now */
+        for (int i = 0; i < found.n_outputs; i++)
+            af_store_discard(&found.plan[i]);
+    }
+    af_journal_remove(rj->path);
+    return start_fresh;
+}
+
+/* Seconds between journal updates (AF_JOURNAL_INTERVAL, default 10; 0 = every batch): each
+ * one syncs the outputs, which costs far more than a batch of small queries, so a killed job
+ * redoes at most that much work rather than paying the sync on every batch. */
+static double journal_interval(void) {
+    const char *s = getenv("AF_JOURNAL_INTERVAL");
+    double v = s && *s ? atof(s) : 10.0;
+    return v >= 0 ? v : 10.0;
+}
+
+/* Collective: batches [0, done) of every rank are on disk (synced) before rank 0 says so. */
+static int journal_batches(const af_job *job, outputs *o, run_journal *rj, int64_t done,
+                           af_error *err) {
+    if (!rj->on)
+        return 0;
+    int due = done == 0 || af_now() - rj->last >= rj->interval; /* rank 0's clock decides */
+    MPI_Bcast(&due, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!due)
+        return 0;
+    for (int i = 0; done > 0 && i < o->count; i++)
+        if (af_store_sync(o->store[i], err) != 0)
+            return -1;
+    int failed = 0;
+    if (job->world.rank == 0) {
+        memcpy(rj->j.plan, o->plan, sizeof rj->j.plan);
+        rj->j.batches_done = done;
+        failed = af_journal_write(rj->path, &rj->j, err) != 0;
+        rj->last = af_now();
+    }
+    return af_mpi_agree(failed, err);
+}
+
+/* Rank 0: the outputs are published or discarded: the journal has nothing left to say. */
+static void end_journal(const af_job *job, const run_journal *rj) {
+    if (rj->on && job->world.rank == 0 && rj->path[0]) {
+        af_journal_remove(rj->path);
+        af_journal_sweep(rj->path);
+    }
+}
+
+/* Collective: outputs open for writing and the first batch to run - 0, or with --resume where
+ * an interrupted run's journal says it stopped. */
+static int begin_outputs(const af_job *job, const af_searcher_ops *ops, outputs *o, run_journal *rj,
+                         int64_t *first_batch, af_error *err) {
+    memset(rj, 0, sizeof *rj);
+    memset(o, 0, sizeof *o);
+    rj->on = ops->index_id != NULL;
+    rj->interval = journal_interval();
+    *first_batch = 0;
+    if (!rj->on)
+        return prepare_outputs(job, ops, job->query.rows, o, err);
+    int count = job->cfg.output.distance[0] ? 2 : 1, mode = start_fresh, failed = 0;
+    if (job->world.rank == 0) {
+        describe_job(job, ops, count, &rj->j);
+        failed = af_journal_path(job->cfg.output.index, rj->path, sizeof rj->path, err) != 0 ||
+                 (mode = plan_from_journal(job, rj, o, err)) < 0;
+    }
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
+    int64_t done = rj->j.batches_done;
+    MPI_Bcast(&mode, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Bcast(&done, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (mode == continue_journal) {
+        o->count = count;
+        if (open_outputs(job, o, err) != 0) {
+            end_journal(job, rj); /* the failed open discarded the partial outputs */
+            return -1;
+        }
+        *first_batch = done;
+        af_manifest_note_resume(done, rj->j.batches_total);
+        return 0;
+    }
+    if (prepare_outputs(job, ops, job->query.rows, o, err) != 0)
+        return -1;
+    if (job->world.rank == 0)
+        af_journal_sweep(rj->path); /* the outputs' locks are ours: leftovers are a dead job's */
+    /* From here on a killed job leaves a journal naming its temporary outputs. */
+    if (journal_batches(job, o, rj, 0, err) != 0) {
+        finish_outputs(job, o, 0, err);
+        end_journal(job, rj);
+        return -1;
     }
     return 0;
 }
@@ -205,7 +367,7 @@ static int write_batch(const af_job *job, outputs *o, batch_buffers *b, int64_t 
 }
 
 static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix *mx, outputs *o,
-                       batch_buffers *b, af_error *err) {
+                       batch_buffers *b, int64_t first_batch, run_journal *rj, af_error *err) {
     const af_config *c = &job->cfg;
     int64_t Q = (int64_t)af_matrix_rows(mx), B = c->query.batch, k = c->query.k;
     int exclude = c->query.self && c->query.exclude_self;
@@ -214,10 +376,11 @@ static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix 
     MPI_Type_commit(&list_type);
     MPI_Op merge;
     MPI_Op_create(topk_merge_op, 1, &merge);
-    af_progress *prog = af_progress_start("querying", "rows", (uint64_t)Q);
+    int64_t start = first_batch * B < Q ? first_batch * B : Q;
+    af_progress *prog = af_progress_start("querying", "rows", (uint64_t)(Q - start));
     int64_t na_rows = 0;
     int rc = 0;
-    for (int64_t b0 = 0; b0 < Q && rc == 0; b0 += B) {
+    for (int64_t b0 = start; b0 < Q && rc == 0; b0 += B) {
         int64_t nb = Q - b0 < B ? Q - b0 : B;
         rc = gather_batch(job, mx, ops->metric, b0, nb, b, err);
         if (rc != 0)
@@ -234,7 +397,9 @@ static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix 
         merge_larger_first = af_metric_larger_first(ops->metric);
         MPI_Reduce_scatter(b->partial, b->merged, b->counts, list_type, merge, MPI_COMM_WORLD);
         rc = write_batch(job, o, b, b0, &na_rows, err);
-        af_progress_update(prog, (uint64_t)(b0 + nb));
+        if (rc == 0)
+            rc = journal_batches(job, o, rj, b0 / B + 1, err);
+        af_progress_update(prog, (uint64_t)(b0 + nb - start));
     }
     af_progress_finish(prog);
     MPI_Op_free(&merge);
@@ -265,10 +430,13 @@ int af_run_queries(const af_job *job, const af_searcher_ops *ops, af_error *err)
         free_buffers(&b);
         return -1;
     }
-    int rc = prepare_outputs(job, ops, job->query.rows, &o, err);
+    run_journal rj;
+    int64_t first_batch = 0;
+    int rc = begin_outputs(job, ops, &o, &rj, &first_batch, err);
     if (rc == 0) {
-        int ok = run_batches(job, ops, mx, &o, &b, err) == 0;
+        int ok = run_batches(job, ops, mx, &o, &b, first_batch, &rj, err) == 0;
         rc = finish_outputs(job, &o, ok, err);
+        end_journal(job, &rj);
     }
     if (rc == 0 && job->world.rank == 0 && !job->quiet)
         fprintf(stderr, "wrote %s%s%s: %" PRIu64 " rows x %d neighbours%s%s\n", c->output.index,

@@ -1,0 +1,141 @@
+# Resumable query jobs at 2 ranks: a job killed at random points - SIGKILL to mpirun, SIGKILL to
+# one rank, SIGTERM then SIGKILL as Slurm's time limit does, a resumed run killed again - and
+# resumed with --resume ends with outputs byte-identical to an uninterrupted run. A resume
+# with another config or index is refused with a clear message and leaves the journal for the
+# right one; a run without --resume starts over; a finished job leaves no journal.
+. "$AF_SRC/tests/manifest/common.sh"
+
+make_data 1500 800 12
+write_job job.ini
+sed -i 's/^batch = .*/batch = 40/' job.ini
+af 2 build --config job.ini --quiet
+export AF_JOURNAL_INTERVAL=0 # journal every batch: kills land between many journal points
+af 2 query --config job.ini --quiet --set output.index=ref/ids.desc --set output.distance=ref/dist.desc
+total=$(((800 + 39) / 40))
+journal=out/ids.desc.journal
+
+batches_done() {
+    local n
+    n=$(grep -o '"batches_done":[[:space:]]*[0-9]*' "$journal" 2>/dev/null | grep -o '[0-9]*$') ||
+        true
+    echo "${n:--1}"
+}
+
+# start_query [ARGS...]: the job under mpirun (2 ranks) in the background; pid in $job_pid.
+start_query() {
+    mpirun --oversubscribe --bind-to none -np 2 -x AF_JOURNAL_INTERVAL "$ANNFOREST" query \
+        --config "$AF_TMP/job.ini" --quiet "$@" >>runs.log 2>&1 &
+    job_pid=$!
+}
+
+# wait_for_batch N: until the journal says N batches are written (the job still running).
+wait_for_batch() {
+    local i
+    for i in $(seq 1500); do
+        [ "$(batches_done)" -ge "$1" ] && return 0
+        kill -0 "$job_pid" 2>/dev/null || fail "the job ended before batch $1: $(tail -5 runs.log)"
+        sleep 0.01
+    done
+    fail "no batch $1 within 15 s"
+}
+
+# gone: wait for mpirun and until no rank of the job is left.
+gone() {
+    wait "$job_pid" 2>/dev/null || true
+    local i
+    for i in $(seq 200); do
+        pgrep -f "$AF_TMP/job.ini" >/dev/null || return 0
+        sleep 0.05
+    done
+    fail "ranks of the killed job still run: $(pgrep -af "$AF_TMP/job.ini")"
+}
+
+# kill_at HOW N: kill the running job once N batches are journaled.
+kill_at() {
+    wait_for_batch "$2"
+    case $1 in
+    mpirun) kill -KILL "$job_pid" ;;
+    rank) kill -KILL "$(pgrep -P "$job_pid" | sort -n | tail -1)" ;;
+    term) # as slurmstepd does at the time limit: every process of the step, TERM then KILL
+        local procs
+        procs="$job_pid $(pgrep -P "$job_pid" | tr '\n' ' ')"
+        kill -TERM $procs 2>/dev/null || true
+        sleep 1
+        kill -KILL $procs 2>/dev/null || true
+        ;;
+    esac
+    gone
+    local at
+    at=$(batches_done)
+    [ "$at" -ge "$2" ] && [ "$at" -lt "$total" ] || fail "$1 kill at batch $2 left journal at $at"
+    killed_at=$at
+}
+
+# resumed_same [NP]: resume to the end; outputs must equal the uninterrupted run's, the
+# journal must be gone and the manifest must say where the run resumed.
+resumed_same() {
+    af "${1:-2}" query --config job.ini --quiet --resume
+    cmp out/ids.bin ref/ids.bin && cmp out/dist.bin ref/dist.bin || fail "resumed outputs differ"
+    [ ! -e "$journal" ] || fail "the finished job left $journal"
+    ls -A out | grep -q '\.tmp\.' && fail "temporary files left: $(ls -A out)"
+    "$AF_PYTHON" -c '
+import json, sys
+m = json.load(open("out/ids.desc.manifest.json"))
+assert m["resumed"] == {"first_batch": int(sys.argv[1]), "batches": int(sys.argv[2])}, m["resumed"]
+' "$killed_at" "$total" || fail "manifest does not record the resume from batch $killed_at"
+}
+
+pick() { echo $((1 + RANDOM % (total - 6))); } # a random batch, early enough to land mid-run
+
+# SIGKILL to mpirun at random points, twice.
+for round in 1 2; do
+    rm -rf out/ids.* out/dist.*
+    start_query
+    kill_at mpirun "$(pick)"
+    resumed_same
+done
+
+# SIGKILL to one rank: mpirun ends the other.
+start_query
+kill_at rank "$(pick)"
+resumed_same
+
+# Slurm's time limit: SIGTERM, then SIGKILL.
+start_query
+kill_at term "$(pick)"
+resumed_same
+
+# A resumed run killed again, then resumed at 1 rank (ranks may change between runs).
+start_query
+kill_at mpirun 3
+start_query --resume
+kill_at mpirun $((killed_at + 3))
+resumed_same 1
+
+# Refused: another config (a key that decides results), another index. The journal stays.
+start_query
+kill_at mpirun "$(pick)"
+expect_fail "another config" af 2 query --config job.ini --quiet --resume --set query.k=4
+cp out/ref.ann out/ref.ann.keep && cp out/ref.ann.meta out/ref.ann.meta.keep
+af 2 build --config job.ini --quiet --set job.seed=8 # the same path, another index
+expect_fail "started with index annforest-[0-9a-f]+, the index is now annforest-" \
+    af 2 query --config job.ini --quiet --resume
+mv out/ref.ann.keep out/ref.ann && mv out/ref.ann.meta.keep out/ref.ann.meta
+[ -f "$journal" ] || fail "a refused resume removed the journal"
+# Threads only change speed: a resume with other threads is accepted.
+af 2 query --config job.ini --quiet --resume --set job.threads=2
+cmp out/ids.bin ref/ids.bin && cmp out/dist.bin ref/dist.bin || fail "resume with 2 threads differs"
+
+# Without --resume, an interrupted job starts over (its partial outputs removed).
+start_query
+kill_at mpirun "$(pick)"
+af 2 query --config job.ini 2>err.txt
+grep -q "interrupted run left partial outputs; starting over" err.txt || fail "$(cat err.txt)"
+cmp out/ids.bin ref/ids.bin || fail "a run started over differs"
+[ "$(ls -A out | grep -c '\.tmp\.')" -eq 0 ] || fail "the old partial outputs remain: $(ls -A out)"
+
+# --resume with no journal runs the whole job.
+af 2 query --config job.ini --resume 2>err.txt
+grep -q "no journal" err.txt || fail "--resume without a journal: $(cat err.txt)"
+cmp out/ids.bin ref/ids.bin || fail "--resume without a journal differs"
+echo "resume test passed"
