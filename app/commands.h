@@ -18,5 +18,6 @@ extern const af_command af_cmd_build;
 extern const af_command af_cmd_query;
 extern const af_command af_cmd_run;
 extern const af_command af_cmd_exact;
+extern const af_command af_cmd_bench;
 
 #endif

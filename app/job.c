@@ -59,8 +59,7 @@ static int parse_args(af_job *job, job_args *a, int argc, char **argv, unsigned 
 }
 
 /* Rank 0 describes one matrix; the description travels to the others as bytes. */
-static int describe_everywhere(const char *path, const char *key, af_matrix_desc *out,
-                               af_error *err) {
+int af_job_describe(const char *path, const char *key, af_matrix_desc *out, af_error *err) {
     unsigned char packed[AF_MATRIX_DESC_PACKED_SIZE];
     int failed = 0;
     if (af_world_get().rank == 0) {
@@ -113,14 +112,14 @@ int af_job_setup(af_job *job, const char *command, int argc, char **argv, unsign
     const af_config *c = &job->cfg;
     int need_ref = (needs & (AF_NEED_BUILD | AF_NEED_EXACT)) || c->query.self;
     if (need_ref && c->reference.path[0]) {
-        if (describe_everywhere(c->reference.path, "[reference] path", &job->ref, err) != 0)
+        if (af_job_describe(c->reference.path, "[reference] path", &job->ref, err) != 0)
             return -1;
         job->have_ref = 1;
     }
     if ((needs & (AF_NEED_QUERY | AF_NEED_EXACT)) && c->query.path[0]) {
         if (c->query.self) {
             job->query = job->ref;
-        } else if (describe_everywhere(c->query.path, "[query] path", &job->query, err) != 0) {
+        } else if (af_job_describe(c->query.path, "[query] path", &job->query, err) != 0) {
             return -1;
         }
         job->have_query = 1;

@@ -28,6 +28,10 @@ enum { AF_JOB_ALLOW_RESUME = 1u };
 int af_job_setup(af_job *job, const char *command, int argc, char **argv, unsigned needs,
                  unsigned flags, af_error *err);
 
+/* Collective: rank 0 describes the matrix at `path` (errors prefixed with `key`, e.g.
+ * "[reference] path"), every rank gets the description. */
+int af_job_describe(const char *path, const char *key, af_matrix_desc *out, af_error *err);
+
 /* The threads a rank uses for job.threads = 0: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else
  * the cores this process may run on. */
 int af_job_default_threads(void);

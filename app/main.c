@@ -11,7 +11,7 @@
 
 static const af_command *const commands[] = {
     &af_cmd_build,    &af_cmd_query, &af_cmd_run,     &af_cmd_exact,
-    &af_cmd_validate, &af_cmd_info,  &af_cmd_convert,
+    &af_cmd_validate, &af_cmd_info,  &af_cmd_convert, &af_cmd_bench,
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 
