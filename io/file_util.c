@@ -237,9 +237,15 @@ int af_lock_beside(const char *final_path, af_error *err) {
      * removed (or replaced) locks nothing, so check the name still leads to it, else retry. */
     for (int attempt = 0; attempt < 100; attempt++) {
         int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666 & ~mask);
+        if (fd < 0 && errno == ELOOP)
+            return af_fail(err, AF_E_OUTPUT,
+                           "cannot write %s: its lock file %s is a symbolic link, which annforest "
+                           "never follows; remove it",
+                           final_path, lock);
         if (fd < 0)
-            return af_fail_errno(err, AF_E_OUTPUT, errno, "cannot lock %s: cannot open %s",
-                                 final_path, lock);
+            return af_fail_errno(err, AF_E_OUTPUT, errno,
+                                 "cannot write %s: cannot create its lock file %s", final_path,
+                                 lock);
         struct stat held, named;
         if (fstat(fd, &held) != 0 || !S_ISREG(held.st_mode)) {
             close(fd);

@@ -144,6 +144,6 @@ bad output_dangling_symlink 1 'ln -s /nonexistent/x.desc out/ids.desc' "$Q" 'out
 bad output_locked all 'hold_lock out/dist.desc' "$Q" \
     'out/dist\.desc is being written by another annforest job \(pid [0-9]+ on [^,]+, since'
 bad output_lock_symlink all 'ln -s ../elsewhere out/.ids.desc.lock' "$Q" \
-    'cannot lock out/ids\.desc: cannot open out/\.ids\.desc\.lock'
+    'cannot write out/ids\.desc: its lock file out/\.ids\.desc\.lock is a symbolic link'
 bad index_locked all 'hold_lock out/new.ann' "$B" \
     'out/new\.ann is being written by another annforest job \(pid [0-9]+ on'
