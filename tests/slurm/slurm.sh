@@ -72,4 +72,52 @@ assert m["config"]["query"]["path"] == f"data/part{task}.fvecs"
 assert m["ranks"] == 1
 PY
 done
+# 3. The resume job, cut short: at the signal Slurm sends before the time limit (here sent by
+# hand: USR1 to the batch shell) it requeues itself; Slurm ends the running step (TERM, then
+# KILL) and starts the job again, which continues from the journal.
+"$AF_PYTHON" - <<'PY'
+import numpy as np
+a = np.random.default_rng(9).normal(size=(2000, 16)).astype(np.float32)
+out = np.empty((2000, 17), dtype=np.int32)
+out[:, 0] = 16
+out[:, 1:] = a.view(np.int32)
+out.tofile("data/long.fvecs")
+PY
+sed -e 's|^path = data/query.fvecs|path = data/long.fvecs|' -e 's|^batch = .*|batch = 25|' \
+    -e 's|^index = out/ids.desc|index = long/ids.desc|' \
+    -e 's|^distance = out/dist.desc|distance = long/dist.desc|' job.ini >long.ini
+"$ANNFOREST" query --config long.ini --quiet --set output.index=plain/long.ids.desc \
+    --set output.distance=plain/long.dist.desc
+export AF_JOURNAL_INTERVAL=0 # a journal point after every batch
+rjid=$(sbatch --parsable "$AF_SRC/slurm/annforest-resume.sbatch" long.ini)
+rjid=${rjid%%;*}
+batches_done() {
+    grep -o '"batches_done":[[:space:]]*[0-9]*' long/ids.desc.journal 2>/dev/null |
+        grep -o '[0-9]*$' || echo -1
+}
+for _ in $(seq 600); do
+    [ "$(batches_done)" -ge 3 ] && break
+    sleep 0.05
+done
+[ "$(batches_done)" -ge 3 ] || fail "the resume job wrote no batches: $(cat "annforest-$rjid.out")"
+scancel --signal=USR1 --batch "$rjid"
+for _ in $(seq 600); do
+    state=$(job_state "$rjid")
+    [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
+    sleep 0.1
+done
+[ "$state" = COMPLETED ] || fail "resume job $rjid ended $state: $(cat "annforest-$rjid.out")"
+grep -q "requeueing job $rjid (run 1)" "annforest-$rjid.out" ||
+    fail "the job did not requeue itself: $(cat "annforest-$rjid.out")"
+grep -q "resuming from long/ids.desc.journal" "annforest-$rjid.out" ||
+    fail "the second run did not resume: $(cat "annforest-$rjid.out")"
+cmp long/ids.bin plain/long.ids.bin && cmp long/dist.bin plain/long.dist.bin ||
+    fail "the requeued and resumed job's outputs differ from a plain run's"
+[ ! -e long/ids.desc.journal ] || fail "the finished job left its journal"
+"$AF_PYTHON" - "$rjid" <<'PY' || fail "manifest of the resumed job"
+import json, sys
+m = json.load(open("long/ids.desc.manifest.json"))
+assert m["slurm"]["job_id"] == sys.argv[1] and m["slurm"]["restart_count"] == "1", m["slurm"]
+assert m["resumed"]["first_batch"] >= 3 and m["resumed"]["batches"] == 80, m["resumed"]
+PY
 echo "slurm test passed"
