@@ -14,6 +14,7 @@
 #include "digests.h"
 #include "index_meta.h"
 #include "index_writer.h"
+#include "manifest.h"
 #include "progress.h"
 #include "vectors.h"
 #include "af_version.h"
@@ -289,16 +290,22 @@ typedef struct index_sums {
  * 0 (sequential by nature), and the reference's digest by all ranks. */
 static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sums, af_error *err) {
     memset(sums, 0, sizeof *sums);
+    af_phase_begin("checksum index");
     if (af_digest_file(tmp_path, job->threads, "hashing index", &sums->size, sums->xxh3, err) != 0)
         return -1;
+    af_phase_end("checksum index", 0);
+    af_phase_begin("md5 index");
     int failed = job->world.rank == 0 && af_file_md5(tmp_path, sums->md5, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
         return -1;
+    af_phase_end("md5 index", 0);
+    af_phase_begin("checksum reference");
     if (af_digest_matrix(&job->ref, job->threads, &sums->ref_file_bytes, &sums->ref_files,
                          sums->ref_xxh3, err) != 0) {
         af_error_prefix(err, "[reference] path");
         return -1;
     }
+    af_phase_end("checksum reference", 0);
     return 0;
 }
 
@@ -457,6 +464,8 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
                                        lay.node_start[p.shard_lo + i], err) != 0;
         rc = af_mpi_agree(failed, err);
     }
+    if (rc == 0) /* a full disk fails now, before the nodes are written */
+        rc = af_index_writer_reserve(&writer, lay.n_nodes, err);
     if (rc == 0)
         rc = write_index(job, &writer, &p, vectors, na, dot_max_norm, &ls, &lay, err);
     else

@@ -3,6 +3,7 @@
 #include "mpi_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,6 +65,26 @@ int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *node
     snprintf(what, sizeof what, "writing index %s", w->final_path);
     int failed = af_write_at_all(w->fh, (MPI_Offset)first_node * (MPI_Offset)w->node_size, nodes,
                                  (size_t)count * w->node_size, what, err) != 0;
+    return af_mpi_agree(failed, err);
+}
+
+int af_index_writer_reserve(af_index_writer *w, int64_t n_nodes, af_error *err) {
+    int failed = 0;
+    if (af_world_get().rank == 0) {
+        uint64_t bytes;
+        int fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            failed = af_fail_errno(err, AF_E_OUTPUT, errno, "cannot open %s", w->tmp_path) != 0;
+        else if (n_nodes < 0 || __builtin_mul_overflow((uint64_t)n_nodes, w->node_size, &bytes))
+            failed = af_fail(err, AF_E_INTERNAL, "index of %lld nodes: size overflows",
+                             (long long)n_nodes) != 0;
+        else
+            failed = af_reserve_file(fd, bytes, w->tmp_path, err) != 0;
+        if (failed)
+            af_error_prefix(err, "index %s", w->final_path);
+        if (fd >= 0)
+            close(fd);
+    }
     return af_mpi_agree(failed, err);
 }
 

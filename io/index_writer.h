@@ -28,6 +28,10 @@ typedef struct af_index_writer {
 int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node_size,
                          int overwrite, af_error *err);
 
+/* Collective: reserve the blocks of a file of n_nodes nodes (rank 0, fallocate), so that a
+ * full disk fails here, naming the file, before any node is written. */
+int af_index_writer_reserve(af_index_writer *w, int64_t n_nodes, af_error *err);
+
 /* Collective: this rank's `count` nodes (possibly 0) go to node ids [first_node, +count). */
 int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *nodes, int64_t count,
                         af_error *err);
