@@ -1,10 +1,13 @@
-/* annforest convert SRC DST: copy a matrix between forms, streaming bounded blocks of rows.
- * Values stay exact (read as double, written back with range checks); NA stays NA. Rank 0 does
- * the work; every rank leaves with its status. */
+/* annforest convert SRC DST: copy a matrix between forms (bigmemory, native, HDF5), streaming
+ * bounded blocks of rows. Values stay exact (read as double, written back with range checks);
+ * NA stays NA. Rank 0 describes the source and prepares the destination; every rank then reads
+ * its share of each block and all of them write it collectively through the output store. */
+#include "af_partition.h"
 #include "commands.h"
 #include "matrix.h"
-#include "matrix_out.h"
+#include "matrix_backend.h"
 #include "mpi_util.h"
+#include "output_store.h"
 #include "progress.h"
 #include "report.h"
 
@@ -21,7 +24,7 @@ typedef struct convert_args {
     int existing; /* af_existing */
 } convert_args;
 
-enum { block_bytes = 16 << 20 }; /* doubles held per block */
+enum { block_bytes = 16 << 20 }; /* doubles held per block, per rank */
 
 /* The target type when none is asked: the source's when the output form holds it, else the
  * smallest that holds its values and NA. */
@@ -39,7 +42,8 @@ static int same_file(const char *a, const char *b) {
            sa.st_ino == sb.st_ino;
 }
 
-/* Never write over the data being read. */
+/* Never write over the data being read. (An HDF5 destination is written to a copy of its file
+ * and replaces it only when whole, so reading from the same file is safe.) */
 static int check_not_source(const af_matrix_desc *d, const char *out_data, af_error *err) {
     char file[AF_MATRIX_PATH_MAX + 32];
     uint64_t n = d->separated ? d->total_cols : 1;
@@ -52,61 +56,97 @@ static int check_not_source(const af_matrix_desc *d, const char *out_data, af_er
     return 0;
 }
 
-static int copy_rows(af_matrix *m, const af_output_plan *plan, af_error *err) {
+/* Rank 0: describe the source and prepare the destination. */
+static int plan_convert(const convert_args *a, af_matrix_desc *d, af_store_plan *plan,
+                        af_error *err) {
+    if (af_matrix_describe(a->src, d, err) != 0)
+        return -1;
+    int hdf5 = af_hdf5_path_split(a->dst) != NULL;
+    int format = hdf5 ? AF_FMT_NATIVE : af_output_format_of(a->dst);
+    af_store_spec spec = {{
+                              .path = a->dst,
+                              .type = a->type ? a->type : default_type(d->type, format),
+                              .order = a->order,
+                              .rows = d->rows,
+                              .cols = d->cols,
+                              .existing = a->existing,
+                          },
+                          NULL};
+    if (af_store_prepare(&spec, NULL, 0, plan, err) != 0)
+        return -1;
+    if (!hdf5 && check_not_source(d, plan->file.data_path, err) != 0) {
+        af_store_discard(plan);
+        return -1;
+    }
+    return 0;
+}
+
+/* Collective: blocks of rows, each split over the ranks, read and written. */
+static int copy_rows(af_matrix *m, af_store *out, af_error *err) {
+    af_world w = af_world_get();
     uint64_t rows = af_matrix_rows(m), cols = af_matrix_cols(m);
     uint64_t step = cols ? block_bytes / (cols * sizeof(double)) : rows;
     if (step == 0)
         step = 1;
-    if (step > rows)
-        step = rows ? rows : 1;
+    uint64_t block = step * (uint64_t)w.size;
     double *buf = malloc(step * (cols ? cols : 1) * sizeof *buf);
-    if (!buf)
-        return af_fail(err, AF_E_INTERNAL, "out of memory");
-    int fd = af_output_open_data(plan, err);
-    if (fd < 0) {
-        free(buf);
+    int failed = buf == NULL;
+    if (failed)
+        af_fail(err, AF_E_INTERNAL, "out of memory");
+    if (af_mpi_agree(failed, err) != 0)
         return -1;
-    }
     af_progress *pr = af_progress_start("converting", "rows", rows);
     int rc = 0;
-    for (uint64_t r = 0; r < rows && rc == 0; r += step) {
-        uint64_t n = r + step < rows ? step : rows - r;
-        rc = af_matrix_read_f64(m, r, r + n, buf, NULL, err);
+    for (uint64_t r = 0; r < rows && rc == 0; r += block) {
+        int64_t n = (int64_t)(rows - r < block ? rows - r : block);
+        uint64_t r0 = r + (uint64_t)af_block_start(n, w.size, w.rank);
+        uint64_t mine = (uint64_t)af_block_size(n, w.size, w.rank);
+        failed = af_matrix_read_f64(m, r0, r0 + mine, buf, NULL, err) != 0;
+        rc = af_mpi_agree(failed, err);
         if (rc == 0)
-            rc = af_output_write_rows_f64(plan, fd, r, n, buf, err);
-        af_progress_update(pr, r + n);
+            rc = af_store_write_rows(out, r0, mine, buf, err);
+        af_progress_update(pr, r + (uint64_t)n);
     }
     af_progress_finish(pr);
-    close(fd);
     free(buf);
     return rc;
 }
 
 static int convert(const convert_args *a, af_error *err) {
+    af_world w = af_world_get();
     af_matrix_desc d;
-    af_matrix *m;
-    if (af_matrix_describe(a->src, &d, err) != 0 || af_matrix_open(&d, &m, err) != 0)
+    af_store_plan plan;
+    memset(&plan, 0, sizeof plan);
+    int failed = w.rank == 0 && plan_convert(a, &d, &plan, err) != 0;
+    if (af_mpi_agree(failed, err) != 0)
         return -1;
-    int format = af_output_format_of(a->dst);
-    af_output_spec spec = {
-        .path = a->dst,
-        .type = a->type ? a->type : default_type(d.type, format),
-        .order = a->order,
-        .rows = d.rows,
-        .cols = d.cols,
-        .existing = a->existing,
-    };
-    af_output_plan plan;
-    int rc = af_output_prepare(&spec, &plan, err);
-    if (rc == 0) {
-        rc = check_not_source(&d, plan.data_path, err);
-        if (rc == 0)
-            rc = copy_rows(m, &plan, err);
-        if (rc == 0)
-            rc = af_output_publish(&plan, err);
-        af_output_discard(&plan);
+    unsigned char packed[AF_MATRIX_DESC_PACKED_SIZE];
+    if (w.rank == 0)
+        af_matrix_desc_pack(&d, packed);
+    af_bcast_bytes(packed, sizeof packed);
+    af_bcast_bytes(&plan, sizeof plan);
+    af_matrix *m = NULL;
+    failed = af_matrix_desc_unpack(packed, sizeof packed, &d, err) != 0 ||
+             af_matrix_open(&d, &m, err) != 0;
+    af_store *out = NULL;
+    int rc = af_mpi_agree(failed, err);
+    if (rc == 0)
+        rc = af_store_open(&plan, 0, MPI_COMM_WORLD, &out, err);
+    if (rc == 0)
+        rc = copy_rows(m, out, err);
+    af_error close_err = {0};
+    if (out && af_store_close(out, &close_err) != 0 && rc == 0) {
+        *err = close_err;
+        rc = -1;
     }
     af_matrix_close(m);
+    failed = 0;
+    if (w.rank == 0) {
+        failed = rc == 0 && af_store_publish(&plan, err) != 0;
+        af_store_discard(&plan);
+    }
+    if (af_mpi_agree(failed, err) != 0)
+        return -1;
     return rc;
 }
 
@@ -145,10 +185,15 @@ static int parse_args(int argc, char **argv, convert_args *a) {
     }
     if (!a->src || !a->dst)
         return af_usage_error("convert", "SRC and DST are required");
-    if (!af_output_format_of(a->dst))
+    int hdf5 = af_hdf5_path_split(a->dst) != NULL;
+    if (!hdf5 && !af_output_format_of(a->dst))
         return af_usage_error("convert",
-                              "DST must end in .desc (bigmemory) or .afm (annforest native): '%s'",
+                              "DST must end in .desc (bigmemory) or .afm (annforest native), or "
+                              "be FILE.h5:/dataset (HDF5): '%s'",
                               a->dst);
+    if (hdf5 && order)
+        return af_usage_error("convert", "an HDF5 dataset is stored rows x columns as h5py sees "
+                                         "it; --order does not apply to it");
     if (order && a->order == AF_ORDER_ROW && af_output_format_of(a->dst) == AF_FMT_BIGMEMORY)
         return af_usage_error("convert", "bigmemory matrices are column-major; use a .afm "
                                          "destination for --order row");
@@ -161,39 +206,42 @@ static int run_convert(int argc, char **argv) {
     if (rc != 0)
         return rc;
     af_error err = {0};
-    int failed = af_world_get().rank == 0 ? convert(&a, &err) != 0 : 0;
-    if (af_mpi_agree(failed, &err) != 0)
+    if (convert(&a, &err) != 0)
         return af_report_error(&err);
     return AF_OK;
 }
 
 const af_command af_cmd_convert = {
     .name = "convert",
-    .summary = "copy a matrix into a bigmemory (.desc) or native (.afm) file-backed matrix",
+    .summary = "copy a matrix into a bigmemory (.desc), native (.afm) or HDF5 matrix",
     .usage =
         "Usage: annforest convert SRC DST [--type T] [--order row|column]\n"
         "                         [--existing error|overwrite] [--quiet]\n"
         "\n"
-        "Copy the matrix SRC (a bigmemory .desc, a native .afm, .fvecs/.bvecs/.ivecs) into DST:\n"
-        "  DST.desc   a bigmemory descriptor + DST.bin (column-major), which R opens with\n"
-        "             bigmemory::attach.big.matrix(\"DST.desc\")\n"
-        "  DST.afm    an annforest native descriptor + DST.dat\n"
+        "Copy the matrix SRC (a bigmemory .desc, a native .afm, .fvecs/.bvecs/.ivecs,\n"
+        "FILE.h5:/dataset) into DST:\n"
+        "  DST.desc          a bigmemory descriptor + DST.bin (column-major), which R opens\n"
+        "                    with bigmemory::attach.big.matrix(\"DST.desc\")\n"
+        "  DST.afm           an annforest native descriptor + DST.dat\n"
+        "  FILE.h5:/dataset  an HDF5 dataset, rows x columns as h5py sees it; FILE.h5 is\n"
+        "                    created, or added to when it exists (its other datasets stay)\n"
         "\n"
         "Options:\n"
         "  --type T       element type of DST. bigmemory: char, short, integer, float, double,\n"
-        "                 raw; native also byte, ubyte, ushort, single. Default: the source's\n"
-        "                 type when DST can hold it, else integer (bigmemory; logical and\n"
-        "                 packed types) or ubyte (native; boolean, quad, nibble).\n"
-        "  --order O      row or column (default column; row needs a .afm DST)\n"
-        "  --existing E   error (default): fail when DST or its data file exists;\n"
-        "                 overwrite: replace them\n"
+        "                 raw; native and HDF5 also byte, ubyte, ushort, single. Default: the\n"
+        "                 source's type when DST can hold it, else integer (bigmemory; logical\n"
+        "                 and packed types) or ubyte (native, HDF5; boolean, quad, nibble).\n"
+        "  --order O      row or column (default column; row needs a .afm DST; not for HDF5)\n"
+        "  --existing E   error (default): fail when DST (its data file; for HDF5 the\n"
+        "                 dataset) exists; overwrite: replace it\n"
         "  --quiet        no progress reports\n"
         "\n"
-        "Values are copied exactly and NA stays NA. A value DST's type cannot hold - out of\n"
+        "Values are copied exactly and NA stays NA (in HDF5 integer datasets as R's NA code,\n"
+        "recorded in the dataset's 'na' attribute). A value DST's type cannot hold - out of\n"
         "range, not a whole number for an integer type, NA for a type without NA (raw, ubyte,\n"
         "ushort) - stops the copy with its row and column (1-based) named; nothing is rounded\n"
         "or wrapped silently (double to float rounds to the nearest float). DST appears only\n"
         "when complete: the data is written to a temporary file and renamed, the descriptor\n"
-        "written last. Under mpirun, rank 0 does the work.\n",
+        "written last. Under mpirun, every rank reads and writes its share of each block.\n",
     .run = run_convert,
 };
