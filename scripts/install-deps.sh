@@ -12,9 +12,9 @@ build_pkgs=(build-essential cmake pkg-config git libopenmpi-dev openmpi-bin libc
     libinih-dev libopenblas-dev libxxhash-dev libcjson-dev libssl-dev libhdf5-openmpi-dev)
 test_pkgs=(r-base-core r-cran-bigmemory r-cran-ff r-cran-rcppannoy python3 python3-numpy
     python3-h5py hdf5-tools g++ clang libclang-rt-14-dev valgrind munge slurmctld slurmd
-    slurm-client strace)
+    slurm-client strace gnuplot-nox)
 demo_pkgs=(r-base-core r-cran-bigmemory)
-bench_pkgs=(libfaiss-dev python3-faiss dataset-fashion-mnist gnuplot-nox hyperfine time)
+bench_pkgs=(libfaiss-dev python3-faiss dataset-fashion-mnist hyperfine time)
 
 case "$profile" in
 build) want=("${build_pkgs[@]}") ;;
