@@ -25,7 +25,8 @@ PY
 start_job() {
     local np=$1
     shift
-    mpirun --oversubscribe --bind-to none -np "$np" "$ANNFOREST" "$@" >job.out 2>job.err &
+    mpirun --oversubscribe --bind-to none -np "$np" -x AF_JOURNAL_INTERVAL="${AF_JOURNAL_INTERVAL:-10}" \
+        "$ANNFOREST" "$@" >job.out 2>job.err &
     JOB_PID=$!
 }
 

@@ -5,14 +5,21 @@
 victim=$((AF_NP - 1)) # the last rank: not the one that holds the locks and publishes
 make_job 100000 3000 32
 
-# kill_mid WHAT GLOB: kill the victim rank once GLOB exists, then check the job ended promptly.
+# kill_mid WHAT READY...: kill the victim rank once the command READY succeeds, then check the
+# job ended promptly.
 kill_mid() {
-    wait_for "$2" 30
-    sleep 0.3
+    local what=$1 i
+    shift
+    for i in $(seq 600); do
+        "$@" && break
+        kill -0 "$JOB_PID" 2>/dev/null || fail "$what: the job ended before it could be killed: $(cat job.err)"
+        sleep 0.05
+    done
+    "$@" || fail "$what: not ready to be killed after 30 s"
     local pids
     pids=$(pgrep -P "$JOB_PID" | tr '\n' ' ')
     local p
-    p=$(rank_pid "$victim") || fail "$1: rank $victim not found"
+    p=$(rank_pid "$victim") || fail "$what: rank $victim not found"
     kill -9 "$p"
     local t0
     t0=$(date +%s%N)
@@ -30,31 +37,37 @@ kill_mid() {
         sleep 0.1
     done
     local ms=$((($(date +%s%N) - t0) / 1000000))
-    echo "$1: killed rank $victim; the job and all its ranks ended after $ms ms, status $JOB_RC"
-    [ -z "$alive" ] || fail "$1: rank processes$alive still running"
-    [ "$JOB_RC" -ne 0 ] || fail "$1: the job succeeded although rank $victim was killed"
-    [ "$ms" -lt 10000 ] || fail "$1: the job took $ms ms to end after the kill"
+    echo "$what: killed rank $victim; the job and all its ranks ended after $ms ms, status $JOB_RC"
+    [ -z "$alive" ] || fail "$what: rank processes$alive still running"
+    [ "$JOB_RC" -ne 0 ] || fail "$what: the job succeeded although rank $victim was killed"
+    [ "$ms" -lt 10000 ] || fail "$what: the job took $ms ms to end after the kill"
 }
 
 # Mid-build: killed while the trees are built (the index's temporary file exists).
 start_job "$AF_NP" build --config job.ini --quiet
-kill_mid build 'out/.ref.ann.tmp.*'
+building() { compgen -G 'out/.ref.ann.tmp.*' >/dev/null && sleep 0.3; }
+kill_mid build building
 [ ! -e out/ref.ann ] && [ ! -e out/ref.ann.meta ] || fail "a killed build published $(ls out)"
 af_mpirun "$AF_NP" "$ANNFOREST" build --config job.ini --quiet || fail "the build after a killed one failed"
 
-# Mid-query: killed while batches are written (the outputs' temporary files exist).
+# Mid-query: killed once its journal says some batches are durably written (journal after
+# every batch here), then continued with --resume.
 sed -i 's/^k = 4/k = 4\nsearch_k = 20000\nbatch = 256/' job.ini
+export AF_JOURNAL_INTERVAL=0
 start_job "$AF_NP" query --config job.ini --quiet
-kill_mid query 'out/.ids.bin.tmp.*'
+some_batches_done() { grep -Eq '"batches_done":[[:space:]]*([2-9]|1[01])\b' out/ids.desc.journal 2>/dev/null; }
+kill_mid query some_batches_done
 for f in ids.desc ids.bin dist.desc dist.bin; do
     [ ! -e "out/$f" ] || fail "a killed query published out/$f"
 done
-# The dead job's output locks went with it: the next job may write the same outputs.
-af_mpirun "$AF_NP" "$ANNFOREST" query --config job.ini --quiet || fail "the query after a killed one failed"
-[ -s out/ids.desc ] && [ "$(stat -c %s out/ids.bin)" -eq $((3000 * 4 * 4)) ] ||
-    fail "the query after a killed one published no whole output"
+# The dead job's output locks went with it: --resume takes them and completes the query.
+af_mpirun "$AF_NP" "$ANNFOREST" query --config job.ini --resume 2>resume.err ||
+    fail "query --resume after a killed query failed: $(cat resume.err)"
+grep -E "resuming from .*ids\.desc\.journal: [1-9][0-9]* of 12 batches written" resume.err ||
+    fail "--resume did not continue the killed job's batches: $(cat resume.err)"
+[ ! -e out/ids.desc.journal ] || fail "the journal is left after the resumed query completed"
 af_mpirun "$AF_NP" "$ANNFOREST" query --config job.ini --quiet --set output.index=out/solo.desc \
-    --set output.distance=out/solo_dist.desc || fail "a solo query failed"
+    --set output.distance=out/solo_dist.desc || fail "an undisturbed query failed"
 cmp out/ids.bin out/solo.bin && cmp out/dist.bin out/solo_dist.bin ||
-    fail "results after a killed query differ from an undisturbed run"
+    fail "the resumed query's output differs from an undisturbed run's"
 echo "kill_rank at $AF_NP ranks: ok"
