@@ -295,7 +295,9 @@ static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sum
         return -1;
     af_phase_end("checksum index", 0);
     af_phase_begin("md5 index");
-    int failed = job->world.rank == 0 && af_file_md5(tmp_path, sums->md5, err) != 0;
+    /* index.md5 = false: no sequential pass; file_md5 is left empty */
+    int failed = job->world.rank == 0 && job->cfg.index.md5 &&
+                 af_file_md5(tmp_path, sums->md5, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     af_phase_end("md5 index", 0);

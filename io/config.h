@@ -58,6 +58,7 @@ typedef enum af_config_key {
     AF_CFG_INDEX_FORMAT,
     AF_CFG_INDEX_LOAD,
     AF_CFG_INDEX_PREFAULT,
+    AF_CFG_INDEX_MD5,
     AF_CFG_QUERY_PATH,
     AF_CFG_QUERY_K,
     AF_CFG_QUERY_SEARCH_K,
@@ -114,6 +115,7 @@ typedef struct af_config {
         af_config_format format;       /* default auto */
         af_config_load_mode load;      /* default lazy */
         bool prefault;                 /* default false */
+        bool md5;                      /* file_md5 in the metadata; default true */
     } index;
     struct {
         char path[AF_CONFIG_PATH_MAX]; /* "" = not set; "self" = the reference itself */

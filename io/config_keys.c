@@ -54,6 +54,7 @@ static const af_key_spec key_table[AF_CFG_KEY_COUNT] = {
      .default_value = "lazy"},
     {KEY(AF_CFG_INDEX_PREFAULT, "index", "prefault", AF_KT_BOOL, index.prefault),
      .default_value = "false"},
+    {KEY(AF_CFG_INDEX_MD5, "index", "md5", AF_KT_BOOL, index.md5), .default_value = "true"},
     {KEY(AF_CFG_QUERY_PATH, "query", "path", AF_KT_PATH, query.path), .default_value = ""},
     {KEY(AF_CFG_QUERY_K, "query", "k", AF_KT_INT, query.k), .min = 1, .max = INT32_MAX,
      .default_value = "10"},
@@ -393,12 +394,14 @@ const char *af_config_existing_name(af_config_existing existing) {
 
 const char *af_config_key_name(af_config_key key) {
     static const char *const names[AF_CFG_KEY_COUNT] = {
-        "job.name",       "job.seed",     "job.threads",        "reference.path", "reference.na",
-        "index.path",     "index.metric", "index.trees",        "index.shards",   "index.leaf_size",
-        "index.format",   "index.load",   "index.prefault",     "query.path",     "query.k",
-        "query.search_k", "query.batch",  "query.exclude_self", "output.index",   "output.distance",
-        "output.order",   "output.base",  "output.existing",    "bench.trees",    "bench.search_k",
-        "bench.shards",   "bench.repeat", "bench.out",          "bench.plot",     "bench.peer",
-        "bench.truth",    "bench.work",   "bench.dataset",      "bench.label"};
+        "job.name",        "job.seed",        "job.threads",        "reference.path",
+        "reference.na",    "index.path",      "index.metric",       "index.trees",
+        "index.shards",    "index.leaf_size", "index.format",       "index.load",
+        "index.prefault",  "index.md5",       "query.path",         "query.k",
+        "query.search_k",  "query.batch",     "query.exclude_self", "output.index",
+        "output.distance", "output.order",    "output.base",        "output.existing",
+        "bench.trees",     "bench.search_k",  "bench.shards",       "bench.repeat",
+        "bench.out",       "bench.plot",      "bench.peer",         "bench.truth",
+        "bench.work",      "bench.dataset",   "bench.label"};
     return (unsigned)key < AF_CFG_KEY_COUNT ? names[key] : "?";
 }

@@ -79,6 +79,7 @@ static const char full_ini[] = "[job]\n"
                                "format = wide\n"
                                "load = eager\n"
                                "prefault = yes\n"
+                               "md5 = false\n"
                                "[query]\n"
                                "path = self\n"
                                "k = 25\n"
@@ -121,6 +122,7 @@ static void test_full_config(void **state) {
     assert_int_equal(cfg.index.format, AF_CONFIG_FORMAT_WIDE);
     assert_int_equal(cfg.index.load, AF_CONFIG_LOAD_EAGER);
     assert_true(cfg.index.prefault);
+    assert_false(cfg.index.md5);
     assert_string_equal(cfg.query.path, "self");
     assert_true(cfg.query.self);
     assert_int_equal(cfg.query.k, 25);
@@ -147,7 +149,7 @@ static void test_full_config(void **state) {
     assert_int_equal(cfg.origin[AF_CFG_JOB_NAME].from, AF_FROM_FILE);
     assert_int_equal(cfg.origin[AF_CFG_JOB_NAME].line, 2);
     assert_int_equal(cfg.origin[AF_CFG_INDEX_TREES].line, 11);
-    assert_int_equal(cfg.origin[AF_CFG_OUTPUT_EXISTING].line, 28);
+    assert_int_equal(cfg.origin[AF_CFG_OUTPUT_EXISTING].line, 29);
     for (int k = 0; k < AF_CFG_KEY_COUNT; k++)
         assert_int_equal(cfg.origin[k].from, AF_FROM_FILE);
     af_error err = {0};
@@ -258,7 +260,7 @@ static void test_structure_errors(void **state) {
     expect_file_error("[job]\nseed = 1\n\n[extra]\n", "4: unknown section [extra]");
     expect_file_error("[index]\ntrees = 5\ntree = 6\n",
                       "3: unknown key 'tree' in [index] (known: path, metric, trees, shards, "
-                      "leaf_size, format, load, prefault)");
+                      "leaf_size, format, load, prefault, md5)");
     expect_file_error("[index]\ntrees = 5\nmetric = dot\n\ntrees = 6\n",
                       "5: [index] trees given twice (first on line 2)");
     /* A section may be reopened, but a key still counts once. */
@@ -370,7 +372,7 @@ static void test_overrides(void **state) {
         {"index.prefault=perhaps",
          "--set index.prefault = 'perhaps': not a boolean (true/false, yes/no, 1/0)"},
         {"index.tree=5", "--set index.tree: unknown key 'tree' in [index] (known: path, metric, "
-                         "trees, shards, leaf_size, format, load, prefault)"},
+                         "trees, shards, leaf_size, format, load, prefault, md5)"},
         {"indexes.trees=5", "--set indexes.trees: unknown section [indexes] (known: [job], "
                             "[reference], [index], [query], [output], [bench])"},
         {"index.trees", "--set 'index.trees': expected section.key=value"},
