@@ -139,16 +139,25 @@ int af_manifest_path(const char *main_output, char *out, size_t cap, af_error *e
 }
 
 void af_config_result_digest(const af_config *cfg, char hex[17]) {
+    /* An allow-list, as for the build hash: a key added later (a new section) never changes
+     * what an interrupted job must match unless it is added here. */
+    static const af_config_key result_keys[] = {AF_CFG_JOB_SEED,           AF_CFG_REFERENCE_PATH,
+                                                AF_CFG_REFERENCE_NA,       AF_CFG_INDEX_METRIC,
+                                                AF_CFG_INDEX_TREES,        AF_CFG_INDEX_SHARDS,
+                                                AF_CFG_INDEX_LEAF_SIZE,    AF_CFG_INDEX_FORMAT,
+                                                AF_CFG_QUERY_PATH,         AF_CFG_QUERY_K,
+                                                AF_CFG_QUERY_SEARCH_K,     AF_CFG_QUERY_BATCH,
+                                                AF_CFG_QUERY_EXCLUDE_SELF, AF_CFG_OUTPUT_INDEX,
+                                                AF_CFG_OUTPUT_DISTANCE,    AF_CFG_OUTPUT_ORDER,
+                                                AF_CFG_OUTPUT_BASE};
     XXH3_state_t *st = XXH3_createState();
     XXH3_64bits_reset(st);
     const char *tag = "annforest-result-keys-v1\n";
     XXH3_64bits_update(st, tag, strlen(tag));
-    for (int k = 0; k < AF_CFG_KEY_COUNT; k++) {
-        if (k == AF_CFG_JOB_THREADS || k == AF_CFG_INDEX_LOAD || k == AF_CFG_INDEX_PREFAULT)
-            continue;
+    for (size_t i = 0; i < sizeof result_keys / sizeof result_keys[0]; i++) {
         char value[AF_CONFIG_PATH_MAX], line[AF_CONFIG_PATH_MAX + 64];
-        af_key_format(cfg, af_key_spec_of((af_config_key)k), value, sizeof value);
-        int n = snprintf(line, sizeof line, "%s=%s\n", af_config_key_name((af_config_key)k), value);
+        af_key_format(cfg, af_key_spec_of(result_keys[i]), value, sizeof value);
+        int n = snprintf(line, sizeof line, "%s=%s\n", af_config_key_name(result_keys[i]), value);
         XXH3_64bits_update(st, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     snprintf(hex, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));

@@ -53,8 +53,11 @@ int af_manifest_path(const char *main_output, char *out, size_t cap, af_error *e
  * manifest of main_output atomically (temporary file + rename). */
 int af_manifest_write(const af_job *job, const char *main_output, af_error *err);
 
-/* XXH3 of the keys that decide a query job's results, as "section.key=value" lines: every key
- * but those that only change speed (job.threads, index.load, index.prefault). 16 hex digits. */
+/* XXH3 of the keys that decide a query job's results, as "section.key=value" lines: job.seed,
+ * [reference] path and na, the [index] build keys (metric, trees, shards, leaf_size, format),
+ * [query] path, k, search_k, batch, exclude_self, and [output] index, distance, order, base.
+ * Not: the job name, threads, index path/load/prefault (the index is checked by its id),
+ * output.existing, [bench]. 16 hex digits. */
 void af_config_result_digest(const af_config *cfg, char hex[17]);
 
 #endif
