@@ -36,7 +36,7 @@ shards = 3
 [query]
 path = $query
 k = 6
-batch = 16
+batch = 13
 [output]
 index = $ids
 distance = $dist
