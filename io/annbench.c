@@ -56,6 +56,7 @@ static int read_metric(const char *file, char *out, size_t cap, af_error *err) {
             char *s = NULL;
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(t));
             rc = H5Aread(a, mt, &s) < 0 ? -1 : 0;
             if (rc == 0 && s)
                 snprintf(out, cap, "%s", s);
