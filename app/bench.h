@@ -3,13 +3,14 @@
  *
  *   bench_truth.c   the true k-th distance of every query: computed once by `exact` and cached
  *                   under a digest of the data and the result keys, or taken from the
- *                   `neighbors` of an ann-benchmarks HDF5 file
+ *                   `distances` of an ann-benchmarks HDF5 file (io/annbench.h)
  *   bench_recall.c  recall@k of one point's result distances against that truth
  *   bench_report.c  the CSV, the peer CSV's check, the gnuplot PNG
  *   cmd_bench.c     the command: the sweep itself (build, search, time, score) */
 #ifndef AF_BENCH_H
 #define AF_BENCH_H
 
+#include "annbench.h"
 #include "job.h"
 
 #include <stdint.h>
@@ -25,12 +26,16 @@ typedef struct af_bench_truth {
     double *kth;
     int32_t *n_true;
     int from_cache; /* 1 when the cached truth was reused */
+    char units[32]; /* "" = annforest's distances; else an ann-benchmarks metric whose units
+                       kth is in (af_annbench_distance converts found distances to them) */
 } af_bench_truth;
 
 /* Collective. The truth for job's reference, queries, metric and k: reused from
  * DIR/truth-DIGEST.distance.afm when there, else computed with the exact searcher and cached
- * there (DIR is made when missing). With bench.dataset, taken from its /neighbors instead. */
-int af_bench_truth_load(const af_job *job, const char *dir, af_bench_truth *t, af_error *err);
+ * there (DIR is made when missing). With an ann-benchmarks file (annb, else NULL), its own
+ * true distances instead. */
+int af_bench_truth_load(const af_job *job, const char *dir, const af_annbench *annb,
+                        af_bench_truth *t, af_error *err);
 void af_bench_truth_free(af_bench_truth *t);
 
 /* Collective. Mean over the query rows with truth of (results within the true k-th distance +

@@ -39,6 +39,8 @@ int af_bench_recall(const af_job *job, const char *distance_path, const af_bench
         int hits = 0;
         for (int j = 0; j < k; j++) {
             double dist = rows[i * k + j];
+            if (t->units[0])
+                dist = af_annbench_distance(t->units, dist);
             hits += !isnan(dist) && within(dist, t->kth[i], larger_first);
         }
         double row = (double)(hits < t->n_true[i] ? hits : t->n_true[i]) / t->n_true[i];

@@ -7,7 +7,6 @@
 #include "file_util.h"
 #include "query_pipeline.h"
 #include "searchers.h"
-#include "vectors.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -16,12 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
-
-static af_metric job_metric(const af_job *job) {
-    af_metric m = AF_EUCLIDEAN;
-    af_metric_parse(af_config_metric_name(job->cfg.index.metric), &m);
-    return m;
-}
 
 static int alloc_truth(const af_job *job, af_bench_truth *t, af_error *err) {
     int64_t Q = (int64_t)job->query.rows;
@@ -162,82 +155,45 @@ static int cached_truth(const af_job *job, const char *dir, af_bench_truth *t, a
     return read_truth(job, dist, t, err);
 }
 
-/* ---- an ann-benchmarks file: the truth is its /neighbors ---------------------------------- */
+/* ---- an ann-benchmarks file: the truth is its /distances ---------------------------------- */
 
-/* Local: the true k-th distance of this rank's queries, recomputed with the job's metric from
- * the k-th listed neighbour (so units always match the results'). */
-static int dataset_rows(const af_job *job, af_matrix *nb, af_matrix *ref, af_matrix *qm,
-                        af_bench_truth *t, af_error *err) {
-    af_metric m = job_metric(job);
-    int k = job->cfg.query.k, dim = af_vector_dim(m, job->query.cols);
-    uint64_t cols = af_matrix_cols(nb);
-    size_t vb = af_vector_bytes(m, job->query.cols);
-    double *ids = malloc(sizeof *ids * cols);
-    unsigned char *q = malloc(vb), *r = malloc(vb);
-    uint8_t na = 0;
-    int rc = ids && q && r ? 0 : af_fail(err, AF_E_INTERNAL, "out of memory");
-    for (int64_t i = 0; rc == 0 && i < t->qn; i++) {
-        uint64_t row = (uint64_t)(t->q0 + i);
-        rc = af_matrix_read_f64(nb, row, row + 1, ids, NULL, err);
-        if (rc == 0)
-            rc = af_read_vectors(qm, m, row, row + 1, q, &na, NULL, 0, err);
-        if (rc != 0)
-            break;
-        double id = ids[k - 1];
-        if (!(id >= 0 && id < (double)job->ref.rows) || id != floor(id)) {
-            rc = af_fail(err, AF_E_INPUT,
-                         "%s:/neighbors row %" PRIu64 ": neighbour %d is %g, not a row of /train "
-                         "(0 to %" PRIu64 ")",
-                         job->cfg.bench.dataset, row + 1, k, id, job->ref.rows - 1);
-            break;
-        }
-        rc = af_read_vectors(ref, m, (uint64_t)id, (uint64_t)id + 1, r, NULL, NULL, 0, err);
-        if (rc != 0)
-            break;
-        t->n_true[i] = na ? 0 : k;
-        t->kth[i] = na ? NAN : af_distance(m, dim, q, r);
+/* Collective: this rank's rows of the file's true distances (io/annbench.h), in the file's own
+ * units (recall converts the found distances to them). */
+static int dataset_truth(const af_job *job, const af_annbench *annb, af_bench_truth *t,
+                         af_error *err) {
+    uint64_t k = (uint64_t)job->cfg.query.k;
+    int64_t *ids = malloc(sizeof *ids * (size_t)(t->qn ? t->qn : 1) * k);
+    double *dist = malloc(sizeof *dist * (size_t)(t->qn ? t->qn : 1) * k);
+    int failed = !ids || !dist ? af_fail(err, AF_E_INTERNAL, "out of memory") != 0 : 0;
+    if (!failed && k > annb->truth_k)
+        failed = af_config_fail_key(&job->cfg, AF_CFG_QUERY_K, err,
+                                    "%s lists only %" PRIu64 " true neighbours per query",
+                                    job->cfg.bench.dataset, annb->truth_k) != 0;
+    if (!failed && t->qn > 0)
+        failed = af_annbench_read_truth(annb, (uint64_t)t->q0, (uint64_t)(t->q0 + t->qn), k, ids,
+                                        dist, err) != 0;
+    for (int64_t i = 0; !failed && i < t->qn; i++) {
+        t->kth[i] = dist[(uint64_t)i * k + k - 1];
+        t->n_true[i] = (int32_t)k;
     }
-    free(ids), free(q), free(r);
-    return rc;
-}
-
-static int dataset_truth(const af_job *job, af_bench_truth *t, af_error *err) {
-    char path[AF_CONFIG_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s:/neighbors", job->cfg.bench.dataset);
-    af_matrix_desc d;
-    if (af_job_describe(path, "[bench] dataset", &d, err) != 0)
-        return -1;
-    int failed = 0;
-    if (d.rows != job->query.rows || d.cols < (uint64_t)job->cfg.query.k)
-        failed = af_fail(err, AF_E_MISMATCH,
-                         "%s is %" PRIu64 " x %" PRIu64 ": it needs a row per /test row (%" PRIu64
-                         ") and at least query.k = %d columns",
-                         path, d.rows, d.cols, job->query.rows, job->cfg.query.k) != 0;
-    af_matrix *nb = NULL, *ref = NULL, *qm = NULL;
-    if (!failed)
-        failed = af_matrix_open(&d, &nb, err) != 0 || af_matrix_open(&job->ref, &ref, err) != 0 ||
-                 af_matrix_open(&job->query, &qm, err) != 0 ||
-                 dataset_rows(job, nb, ref, qm, t, err) != 0;
-    if (nb)
-        af_matrix_close(nb);
-    if (ref)
-        af_matrix_close(ref);
-    if (qm)
-        af_matrix_close(qm);
+    snprintf(t->units, sizeof t->units, "%s", annb->metric);
+    free(ids);
+    free(dist);
     if (job->world.rank == 0 && !failed && !job->quiet)
-        fprintf(stderr, "truth: the k-th of %s's listed neighbours\n", path);
+        fprintf(stderr, "truth: the true distances of %s:/distances (%s)\n", job->cfg.bench.dataset,
+                annb->metric);
     return af_mpi_agree(failed, err);
 }
 
-int af_bench_truth_load(const af_job *job, const char *dir, af_bench_truth *t, af_error *err) {
+int af_bench_truth_load(const af_job *job, const char *dir, const af_annbench *annb,
+                        af_bench_truth *t, af_error *err) {
     memset(t, 0, sizeof *t);
     int failed = alloc_truth(job, t, err) != 0;
     if (af_mpi_agree(failed, err) != 0) {
         af_bench_truth_free(t);
         return -1;
     }
-    int rc =
-        job->cfg.bench.dataset[0] ? dataset_truth(job, t, err) : cached_truth(job, dir, t, err);
+    int rc = annb ? dataset_truth(job, annb, t, err) : cached_truth(job, dir, t, err);
     if (rc != 0)
         af_bench_truth_free(t);
     return rc;

@@ -4,6 +4,7 @@
 #include "bench.h"
 #include "build_index.h"
 #include "commands.h"
+#include "file_util.h"
 #include "manifest.h"
 #include "progress.h"
 #include "query_pipeline.h"
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_SWEEP 64 /* values per list key */
 
@@ -53,6 +55,21 @@ static void dir_of(const char *path, char *out, size_t cap) {
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
+/* Whether an executable NAME is in a directory of $PATH. */
+static int on_path(const char *name) {
+    const char *path = getenv("PATH");
+    char dir[AF_MATRIX_PATH_MAX], file[AF_MATRIX_PATH_MAX + 64];
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(dir, sizeof dir, "%.*s", (int)(n < sizeof dir ? n : sizeof dir - 1), p);
+        snprintf(file, sizeof file, "%s/%s", n ? dir : ".", name);
+        if (access(file, X_OK) == 0)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    return 0;
+}
+
 /* Rank 0 alone (the config is the same everywhere): lists, directories, the peer's CSV. */
 static int plan_sweep(const af_job *job, sweep *s, af_error *err) {
     const af_config *c = &job->cfg;
@@ -75,30 +92,70 @@ static int plan_sweep(const af_job *job, sweep *s, af_error *err) {
     if (c->bench.peer[0] &&
         af_bench_peer_check(c->bench.peer, s->peer_title, sizeof s->peer_title, err) != 0)
         return -1;
+    /* What would fail at the end fails now, before any work. */
+    if (af_make_parent_dirs(c->bench.out, err) != 0) {
+        af_error_prefix(err, "[bench] out");
+        return -1;
+    }
+    if (c->bench.plot[0] && af_make_parent_dirs(c->bench.plot, err) != 0) {
+        af_error_prefix(err, "[bench] plot");
+        return -1;
+    }
+    if (c->bench.plot[0] && !on_path("gnuplot"))
+        return af_config_fail_key(c, AF_CFG_BENCH_PLOT, err,
+                                  "drawing the plot needs gnuplot, which is not on PATH (Debian: "
+                                  "apt-get install gnuplot-nox), or leave plot empty");
     return 0;
 }
 
-/* Collective: with bench.dataset, the reference is its /train and the queries its /test. */
-static int describe_inputs(af_job *job, af_error *err) {
-    af_config *c = &job->cfg;
-    if (c->bench.dataset[0]) {
-        if (snprintf(c->reference.path, sizeof c->reference.path, "%s:/train", c->bench.dataset) >=
-                (int)sizeof c->reference.path ||
-            snprintf(c->query.path, sizeof c->query.path, "%s:/test", c->bench.dataset) >=
-                (int)sizeof c->query.path)
-            return af_config_fail_key(c, AF_CFG_BENCH_DATASET, err, "too long");
-        c->query.self = false;
+/* Rank 0: an ann-benchmarks file described (io/annbench.h), and index.metric agreed with its
+ * `distance`: taken from the file when the config left the metric at its default. */
+static int describe_dataset(af_config *c, af_annbench *annb, af_error *err) {
+    if (af_annbench_describe(c->bench.dataset, annb, err) != 0) {
+        af_error_prefix(err, "[bench] dataset");
+        return -1;
     }
-    const char *ref_key = c->bench.dataset[0] ? "[bench] dataset" : "[reference] path";
-    const char *query_key = c->bench.dataset[0] ? "[bench] dataset" : "[query] path";
-    if (af_job_describe(c->reference.path, ref_key, &job->ref, err) != 0)
-        return -1;
-    job->have_ref = 1;
-    if (c->query.self)
-        job->query = job->ref;
-    else if (af_job_describe(c->query.path, query_key, &job->query, err) != 0)
-        return -1;
-    job->have_query = 1;
+    if (!annb->af_metric[0])
+        return af_config_fail_key(c, AF_CFG_BENCH_DATASET, err,
+                                  "its distance '%s' is none of annforest's metrics", annb->metric);
+    const char *mine = af_config_metric_name(c->index.metric);
+    if (c->origin[AF_CFG_INDEX_METRIC].from == AF_FROM_DEFAULT) {
+        for (int m = AF_CONFIG_METRIC_EUCLIDEAN; m <= AF_CONFIG_METRIC_HAMMING; m++)
+            if (strcmp(af_config_metric_name((af_config_metric)m), annb->af_metric) == 0)
+                c->index.metric = (af_config_metric)m;
+    } else if (strcmp(mine, annb->af_metric) != 0) {
+        return af_config_fail_key(c, AF_CFG_INDEX_METRIC, err,
+                                  "%s holds %s distances: set index.metric = %s (or leave it out)",
+                                  c->bench.dataset, annb->metric, annb->af_metric);
+    }
+    return 0;
+}
+
+/* Collective: the reference and the queries; with bench.dataset, its /train and /test (their
+ * paths recorded in the config, so that messages and the index's metadata name them). */
+static int describe_inputs(af_job *job, af_annbench *annb, int *have_annb, af_error *err) {
+    af_config *c = &job->cfg;
+    *have_annb = c->bench.dataset[0] != 0;
+    if (*have_annb) {
+        int failed = job->world.rank == 0 && describe_dataset(c, annb, err) != 0;
+        if (af_mpi_agree(failed, err) != 0)
+            return -1;
+        af_bcast_bytes(annb, sizeof *annb);
+        af_bcast_bytes(&c->index.metric, sizeof c->index.metric);
+        snprintf(c->reference.path, sizeof c->reference.path, "%s", annb->train.path);
+        snprintf(c->query.path, sizeof c->query.path, "%s", annb->test.path);
+        c->query.self = false;
+        job->ref = annb->train;
+        job->query = annb->test;
+    } else {
+        if (af_job_describe(c->reference.path, "[reference] path", &job->ref, err) != 0)
+            return -1;
+        if (c->query.self)
+            job->query = job->ref;
+        else if (af_job_describe(c->query.path, "[query] path", &job->query, err) != 0)
+            return -1;
+    }
+    job->have_ref = job->have_query = 1;
     return 0;
 }
 
@@ -247,11 +304,13 @@ static int run_sweep(af_job *job, af_error *err) {
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     af_bcast_bytes(&s, sizeof s);
-    if (describe_inputs(job, err) != 0)
+    af_annbench annb;
+    int have_annb = 0;
+    if (describe_inputs(job, &annb, &have_annb, err) != 0)
         return -1;
     af_bench_truth truth;
     af_phase_begin("truth");
-    if (af_bench_truth_load(job, s.truth, &truth, err) != 0)
+    if (af_bench_truth_load(job, s.truth, have_annb ? &annb : NULL, &truth, err) != 0)
         return -1;
     af_phase_end("truth", job->query.rows);
     int cap = s.n_shards * s.n_trees * s.n_search_k, n = 0;
