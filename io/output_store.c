@@ -154,3 +154,28 @@ void af_store_discard(af_store_plan *plan) {
     if (plan && plan->kind >= 0 && plan->kind < AF_STORE_COUNT && backends[plan->kind])
         backends[plan->kind]->discard(plan);
 }
+
+static const char *lock_path(const af_store_plan *plan) {
+    if (plan->kind < 0 || plan->kind >= AF_STORE_COUNT || !backends[plan->kind])
+        return NULL;
+    return backends[plan->kind]->lock_path(plan);
+}
+
+int af_store_reclaim(af_store_plan *plan, af_error *err) {
+    plan->file.lock_fd1 = 0;
+    const char *path = lock_path(plan);
+    if (!path)
+        return 0;
+    int fd = af_lock_beside(path, err);
+    if (fd < 0)
+        return -1;
+    plan->file.lock_fd1 = fd + 1;
+    return 0;
+}
+
+void af_store_unlock(af_store_plan *plan) {
+    const char *path = lock_path(plan);
+    if (path && plan->file.lock_fd1 > 0)
+        af_unlock_beside(path, plan->file.lock_fd1 - 1);
+    plan->file.lock_fd1 = 0;
+}

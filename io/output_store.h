@@ -96,6 +96,12 @@ int af_store_close(af_store *s, af_error *err);
 int af_store_publish(af_store_plan *plan, af_error *err);
 void af_store_discard(af_store_plan *plan);
 
+/* One process, resuming a job whose process died: take the output lock the plan held over
+ * (the dead process's lock went with it; its descriptor means nothing here). A plan sharing
+ * another's file holds no lock. af_store_unlock gives it back without touching any file. */
+int af_store_reclaim(af_store_plan *plan, af_error *err);
+void af_store_unlock(af_store_plan *plan);
+
 /* The plan's destination as the user named it (for messages). */
 static inline const char *af_store_name(const af_store_plan *p) {
     return p->file.desc_path;

@@ -29,6 +29,8 @@ typedef struct af_store_backend {
     /* One process. */
     int (*publish)(af_store_plan *plan, af_error *err);
     void (*discard)(af_store_plan *plan);
+    /* The path whose lock (af_lock_beside) a prepared plan holds, or NULL when it holds none. */
+    const char *(*lock_path)(const af_store_plan *plan);
 } af_store_backend;
 
 extern const af_store_backend af_store_backend_mpiio;

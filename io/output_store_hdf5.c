@@ -517,6 +517,11 @@ static void hdf5_discard(af_store_plan *p) {
     }
 }
 
+/* The owner of a file locks it; a plan sharing it holds no lock. */
+static const char *hdf5_lock_path(const af_store_plan *p) {
+    return p->shares_with < 0 ? p->file.data_path : NULL;
+}
+
 const af_store_backend af_store_backend_hdf5 = {
     .name = "parallel HDF5",
     .prepare = hdf5_prepare,
@@ -526,5 +531,6 @@ const af_store_backend af_store_backend_hdf5 = {
     .close = hdf5_close,
     .publish = hdf5_publish,
     .discard = hdf5_discard,
+    .lock_path = hdf5_lock_path,
 };
 #endif

@@ -57,6 +57,11 @@ static void mpiio_discard(af_store_plan *plan) {
     af_output_discard(&plan->file);
 }
 
+/* af_output_prepare locks the descriptor's path (io/matrix_out.c). */
+static const char *mpiio_lock_path(const af_store_plan *plan) {
+    return plan->file.desc_path;
+}
+
 const af_store_backend af_store_backend_mpiio = {
     .name = "MPI-IO (bigmemory / native descriptor)",
     .prepare = mpiio_prepare,
@@ -66,4 +71,5 @@ const af_store_backend af_store_backend_mpiio = {
     .close = mpiio_close,
     .publish = mpiio_publish,
     .discard = mpiio_discard,
+    .lock_path = mpiio_lock_path,
 };
