@@ -29,12 +29,17 @@ static void put(hid_t f, const char *name, hid_t type, hsize_t rows, hsize_t col
     H5Sclose(s);
 }
 
+/* The metric attribute: fixed-length ASCII (older writers), or variable-length UTF-8 as h5py
+ * 3 writes a str (for the metric "jaccard" here, to test both). */
 static void put_metric(hid_t f, const char *metric) {
+    int vlen = strcmp(metric, "jaccard") == 0;
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(metric)); /* fixed length, as older h5py writes */
+    H5Tset_size(t, vlen ? H5T_VARIABLE : strlen(metric));
+    if (vlen)
+        H5Tset_cset(t, H5T_CSET_UTF8);
     hid_t s = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(f, "distance", t, s, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, metric);
+    H5Awrite(a, t, vlen ? (const void *)&metric : (const void *)metric);
     H5Aclose(a);
     H5Sclose(s);
     H5Tclose(t);
