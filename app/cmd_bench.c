@@ -298,6 +298,13 @@ static int run_index(const af_job *job, const sweep *s, const af_bench_truth *tr
 
 /* ---- the command -------------------------------------------------------------------------- */
 
+/* Collective: the CSV rewritten with the points so far after each index, so that a sweep
+ * stopped part way (a time limit, a failure) keeps what it measured. */
+static int save_points(const af_job *job, const af_bench_point *points, int n, af_error *err) {
+    int failed = job->world.rank == 0 && af_bench_write_csv(job, points, n, err) != 0;
+    return af_mpi_agree(failed, err);
+}
+
 static int run_sweep(af_job *job, af_error *err) {
     sweep s;
     int failed = job->world.rank == 0 && plan_sweep(job, &s, err) != 0;
@@ -318,14 +325,16 @@ static int run_sweep(af_job *job, af_error *err) {
     int rc = points ? 0 : af_fail(err, AF_E_INTERNAL, "out of memory");
     af_phase_begin("sweep");
     for (int a = 0; rc == 0 && a < s.n_shards; a++)
-        for (int b = 0; rc == 0 && b < s.n_trees; b++)
+        for (int b = 0; rc == 0 && b < s.n_trees; b++) {
             rc = run_index(job, &s, &truth, (int)s.shards[a], (int)s.trees[b], points, &n, err);
+            if (rc == 0)
+                rc = save_points(job, points, n, err);
+        }
     af_phase_end("sweep", (uint64_t)n * job->query.rows);
     af_bench_truth_free(&truth);
     failed = rc != 0;
     if (!failed && job->world.rank == 0) {
-        failed = af_bench_write_csv(job, points, n, err) != 0 ||
-                 (job->cfg.bench.plot[0] && af_bench_plot(job, points, n, s.peer_title, err) != 0);
+        failed = job->cfg.bench.plot[0] && af_bench_plot(job, points, n, s.peer_title, err) != 0;
         if (!failed && !job->quiet)
             fprintf(stderr, "bench: wrote %s%s%s (%d points)\n", job->cfg.bench.out,
                     job->cfg.bench.plot[0] ? " and " : "", job->cfg.bench.plot, n);

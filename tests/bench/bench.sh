@@ -1,6 +1,6 @@
 # annforest bench at AF_NP ranks on tiny clustered data: the CSV's columns and points, recall
 # that never falls as search_k grows and is 1 once search_k covers every item, the same recall
-# on a rerun, the PNG, the truth cache reused (mtime unchanged, log line), a peer curve made
+# and index sizes at 1 rank and on a rerun, the PNG, the truth cache reused (mtime unchanged, log line), a peer curve made
 # from RESULT lines, and one clear error for a bad [bench] key, value or peer CSV.
 . "$AF_SRC/tests/mpi/common.sh"
 require_cmd gnuplot gnuplot-nox
@@ -55,6 +55,15 @@ awk -F, 'NR > 1 {
     if ($10 == 10 && !($11 < 0.95)) { print "too good for search_k 10: " $0; exit 1 }
     last_trees = $9; last_recall = $11 + 0
 }' out/bench.csv || fail "recall (see above)"
+
+# the same indexes and recall at 1 rank: all but times and memory is deterministic
+if [ "$AF_NP" -gt 1 ]; then
+    af 1 bench --config bench.ini --quiet --set bench.out=out/one.csv --set bench.plot= ||
+        fail "bench at 1 rank failed"
+    cut -d, -f8-11,16 out/bench.csv >np.txt
+    cut -d, -f8-11,16 out/one.csv >one.txt
+    cmp -s np.txt one.txt || fail "$AF_NP ranks and 1 rank differ: $(paste -d' ' np.txt one.txt)"
+fi
 
 # the plot is a PNG
 [ "$(head -c 8 out/bench.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
