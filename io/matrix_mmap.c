@@ -88,6 +88,14 @@ static int mm_open(const af_matrix_desc *d, void **state, af_error *err) {
         free(s);
         return -1;
     }
+    /* Reads address cells by bit position (packed types), so every byte of the file must have
+     * a bit position that fits 64 bits: required_bytes alone only bounds the bytes. */
+    if (s->need > UINT64_MAX / 8) {
+        af_fail(err, AF_E_INPUT, "%s: %llu bytes is too large to address", d->path,
+                (unsigned long long)s->need);
+        free(s);
+        return -1;
+    }
     if (!d->separated) {
         s->fd = open_checked(s, d->data_path, err);
         if (s->fd < 0) {
