@@ -5,6 +5,8 @@
 . "$AF_SRC/tests/errors/fixtures.sh"
 
 CASE_TIMEOUT=${AF_CASE_TIMEOUT:-30}
+# Every case fails: let mpirun kill the other ranks at once rather than wait before SIGKILL.
+export OMPI_MCA_odls_base_sigkill_timeout=0
 ids=() ranks=() setups=() commands=() patterns=()
 # bad ID RANKS SETUP COMMAND PATTERN: one row of the table (see cases.sh).
 bad() {
