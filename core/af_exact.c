@@ -107,6 +107,58 @@ static double gemm_key(af_metric m, float dot, float q_sq, float r_sq) {
     }
 }
 
+/* The worst key a full heap keeps (+inf while it fills): a row whose key is above it can be
+ * passed over without the heap's exact (key, id) test. */
+static inline double pool_bound(const af_topk_heap *h) {
+    return h->size < h->cap ? INFINITY : h->e[0].key;
+}
+
+/* Offer rows [a, b) of one query's sgemm row to its pool, one at a time. */
+static void pool_rows(const exact_job *j, af_metric m, const float *ci, int a, int b, int64_t q,
+                      int64_t r0, float q_sq, const float *r_sq, af_topk_heap *h, double *bound) {
+    for (int r = a; r < b; r++) {
+        double key = gemm_key(m, ci[r], q_sq, r_sq[r]);
+        if (key > *bound || !usable(j, q, r0 + r))
+            continue;
+        if (af_topk_heap_accepts(h, key, j->ref_id_base + r0 + r)) {
+            af_topk_heap_push(h, key, j->ref_id_base + r0 + r);
+            *bound = pool_bound(h);
+        }
+    }
+}
+
+/* Whether any row of [a, b) has a key at or below bound: a loop the compiler vectorises, with
+ * the same arithmetic as gemm_key so that it never passes over a row the pool would take. */
+static int any_at_most(af_metric m, const float *ci, int a, int b, float q_sq, const float *r_sq,
+                       double bound) {
+    int hit = 0;
+    if (m == AF_EUCLIDEAN) {
+        for (int r = a; r < b; r++)
+            hit |= (double)q_sq + (double)r_sq[r] - 2.0 * (double)ci[r] <= bound;
+    } else if (m == AF_DOT) {
+        for (int r = a; r < b; r++)
+            hit |= -(double)ci[r] <= bound;
+    } else {
+        hit = 1; /* angular: a square root per row; let pool_rows decide */
+    }
+    return hit;
+}
+
+/* One query's row of the sgemm tile into its pool. Once the pool is full, most rows of a large
+ * reference lose to its worst key: chunks of rows are tested for that at once, and only a chunk
+ * with a possible winner goes through the heap's exact (key, id) test, NA rows and the excluded
+ * row. The pool is the one a row-by-row scan makes. */
+static void pool_block(const exact_job *j, af_metric m, const float *ci, int nr, int64_t q,
+                       int64_t r0, float q_sq, const float *r_sq, af_topk_heap *h) {
+    enum { CHUNK = 64 };
+    double bound = pool_bound(h);
+    for (int a = 0; a < nr; a += CHUNK) {
+        int b = a + CHUNK < nr ? a + CHUNK : nr;
+        if (bound == INFINITY || any_at_most(m, ci, a, b, q_sq, r_sq, bound))
+            pool_rows(j, m, ci, a, b, q, r0, q_sq, r_sq, h, &bound);
+    }
+}
+
 /* One thread's buffers for one query block: the sgemm tile, the candidate pools, the heaps. */
 typedef struct gemm_scratch {
     float *c;
@@ -141,16 +193,9 @@ static void gemm_block(const exact_job *j, int64_t q0, int nq, const float *q_sq
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
                     (const float *)(j->queries + (size_t)q0 * j->row), dim,
                     (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, s->c, nr);
-        for (int i = 0; i < nq; i++) {
-            const float *ci = s->c + (size_t)i * nr;
-            for (int r = 0; r < nr; r++) {
-                if (!usable(j, q0 + i, r0 + r))
-                    continue;
-                double key = gemm_key(m, ci[r], q_sq[q0 + i], r_sq[r0 + r]);
-                if (af_topk_heap_accepts(&s->heaps[i], key, j->ref_id_base + r0 + r))
-                    af_topk_heap_push(&s->heaps[i], key, j->ref_id_base + r0 + r);
-            }
-        }
+        for (int i = 0; i < nq; i++)
+            pool_block(j, m, s->c + (size_t)i * nr, nr, q0 + i, r0, q_sq[q0 + i], r_sq + r0,
+                       &s->heaps[i]);
     }
     /* Recompute the pooled candidates with the search kernels and keep the best k. */
     for (int i = 0; i < nq; i++) {
