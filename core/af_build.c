@@ -139,7 +139,9 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
             rows[n_rows++] = (int32_t)i;
     if (n_rows == 0) {
         free(rows);
-        return af_fail(err, AF_E_INPUT, "build: shard %lld has no rows to index",
+        return af_fail(err, AF_E_INPUT,
+                       "build: every row of shard %lld is left out (NA rows with na = skip), so "
+                       "it has nothing to index; use fewer shards",
                        (long long)p->shard);
     }
     af_build_data d;
