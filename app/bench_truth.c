@@ -5,6 +5,7 @@
 #include "bench.h"
 #include "digests.h"
 #include "file_util.h"
+#include "manifest.h"
 #include "query_pipeline.h"
 #include "searchers.h"
 
@@ -150,8 +151,12 @@ static int cached_truth(const af_job *job, const char *dir, af_bench_truth *t, a
         return -1;
     MPI_Bcast(&usable, 1, MPI_INT, 0, MPI_COMM_WORLD);
     t->from_cache = usable;
-    if (!usable && compute_truth(job, ids, dist, err) != 0)
-        return -1;
+    if (!usable) {
+        if (compute_truth(job, ids, dist, err) != 0)
+            return -1;
+        af_manifest_add_matrix(ids); /* files this run wrote: checksummed in its manifest */
+        af_manifest_add_matrix(dist);
+    }
     return read_truth(job, dist, t, err);
 }
 
