@@ -437,18 +437,22 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     uint8_t *na = NULL;
     local_shards ls = {0};
     layout lay = {0};
+    af_phase_begin("read reference");
     failed = af_read_reference_rows(job, p.metric, p.row_lo, p.row_hi - p.row_lo, &vectors, &na,
                                     err) != 0;
     int rc = af_mpi_agree(failed, err);
+    af_phase_end("read reference", (uint64_t)p.n_rows);
     double dot_max_norm = 0;
     if (rc == 0 && p.metric == AF_DOT) {
         double mine = local_max_norm(&p, vectors, na);
         MPI_Allreduce(&mine, &dot_max_norm, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     }
+    af_phase_begin("build trees");
     if (rc == 0) {
         failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
         rc = af_mpi_agree(failed, err);
     }
+    af_phase_end("build trees", (uint64_t)p.n_rows);
     int64_t *counts = NULL;
     if (rc == 0) {
         counts = calloc((size_t)p.shards, sizeof *counts);
@@ -468,10 +472,12 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     }
     if (rc == 0) /* a full disk fails now, before the nodes are written */
         rc = af_index_writer_reserve(&writer, lay.n_nodes, err);
+    af_phase_begin("write index");
     if (rc == 0)
         rc = write_index(job, &writer, &p, vectors, na, dot_max_norm, &ls, &lay, err);
     else
         af_index_writer_discard(&writer);
+    af_phase_end("write index", (uint64_t)p.n_rows);
     free(counts);
     free(lay.node_start);
     free_shards(&ls);

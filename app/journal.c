@@ -162,8 +162,8 @@ static int parse_journal(const cJSON *root, af_journal *j, char *version, size_t
 }
 
 int af_journal_read(const char *path, af_journal *j, af_error *err) {
-    if (access(path, F_OK) != 0 && errno == ENOENT)
-        return 0;
+    if (access(path, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR))
+        return 0; /* no journal (the output's directory may not even exist yet) */
     size_t len = 0;
     char *text = af_read_small_file(path, max_journal_bytes, &len, err);
     if (!text)

@@ -8,8 +8,6 @@
 #include "progress.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +26,7 @@ typedef struct phase {
     char name[48];
     double start, seconds; /* seconds < 0: still running */
     uint64_t rows;
+    int within; /* the phase running when it began (it is part of that one), or -1 */
 } phase;
 
 typedef struct recorded_path {
@@ -63,7 +62,12 @@ void af_manifest_begin(const char *command, int argc, char **argv) {
 void af_phase_begin(const char *name) {
     if (rec.n_phases == max_phases)
         return; /* timing is advisory: past the table's size, phases go unrecorded */
-    phase *p = &rec.phases[rec.n_phases++];
+    phase *p = &rec.phases[rec.n_phases];
+    p->within = -1;
+    for (int i = rec.n_phases - 1; i >= 0 && p->within < 0; i--)
+        if (rec.phases[i].seconds < 0)
+            p->within = i;
+    rec.n_phases++;
     snprintf(p->name, sizeof p->name, "%s", name);
     p->start = af_now();
     p->seconds = -1;
@@ -120,20 +124,15 @@ void af_manifest_note_resume(int64_t first_batch, int64_t batches) {
     rec.resume_batches = batches;
 }
 
-/* The file part of an output path: "out.h5:/index" -> "out.h5". */
-static void output_file_of(const char *path, char *out, size_t cap) {
-    snprintf(out, cap, "%s", path);
-    char *colon = strstr(out, ":/");
+int af_output_file_part(const char *output) {
+    const char *colon = strstr(output, ":/");
     struct stat st;
-    if (colon && stat(path, &st) != 0) {
-        *colon = '\0';
-    }
+    return colon && stat(output, &st) != 0 ? (int)(colon - output) : (int)strlen(output);
 }
 
 int af_manifest_path(const char *main_output, char *out, size_t cap, af_error *err) {
-    char file[AF_MATRIX_PATH_MAX];
-    output_file_of(main_output, file, sizeof file);
-    if (snprintf(out, cap, "%s.manifest.json", file) >= (int)cap)
+    if (snprintf(out, cap, "%.*s.manifest.json", af_output_file_part(main_output), main_output) >=
+        (int)cap)
         return af_fail(err, AF_E_OUTPUT, "%s: path too long for its manifest", main_output);
     return 0;
 }
@@ -380,6 +379,8 @@ static void add_phases(cJSON *root, const double *seconds) {
         const phase *p = &rec.phases[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", p->name);
+        if (p->within >= 0)
+            cJSON_AddStringToObject(o, "within", rec.phases[p->within].name);
         cJSON_AddNumberToObject(o, "seconds", seconds[i] > 0 ? seconds[i] : 0);
         if (p->rows) {
             cJSON_AddNumberToObject(o, "rows", (double)p->rows);

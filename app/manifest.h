@@ -44,6 +44,10 @@ void af_manifest_add_outputs(const af_config *cfg);
 /* Record that this run resumed an interrupted one, from batch `first_batch` of `batches`. */
 void af_manifest_note_resume(int64_t first_batch, int64_t batches);
 
+/* The length of the file part of an output path: all of it, but for an HDF5 "FILE.h5:/dataset"
+ * only FILE.h5. Files beside an output (manifest, journal) are named after it. */
+int af_output_file_part(const char *output);
+
 /* Where the manifest of MAIN_OUTPUT goes: its file (an HDF5 "FILE.h5:/dataset" names FILE.h5)
  * + ".manifest.json". */
 int af_manifest_path(const char *main_output, char *out, size_t cap, af_error *err);

@@ -23,6 +23,12 @@ assert m["index"]["index_id"] == meta["index_id"]
 assert [f["same_every_run"] for f in m["files"]] == [True, False]
 assert [p["name"] for p in m["phases"]][0] == "build"
 assert m["phases"][0]["rows"] == 1500
+within = {p["name"]: p.get("within") for p in m["phases"]}
+for name in ("read reference", "build trees", "write index"):
+    assert within[name] == "build", m["phases"]
+assert within["build"] is None and within["checksum outputs"] is None, m["phases"]
+b = m["phases"][0]["seconds"]
+assert all(p["seconds"] <= b + 1e-6 for p in m["phases"] if p.get("within") == "build"), m["phases"]
 PY
 
 # Environment the ranks see, as under Slurm (mpirun -x gives it to the ranks only, so that

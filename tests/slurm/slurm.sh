@@ -32,7 +32,10 @@ m = json.load(open("out/ids.desc.manifest.json"))
 assert m["command"] == "run" and m["ranks"] == 2, (m["command"], m["ranks"])
 assert m["slurm"]["job_id"] == sys.argv[1], m["slurm"]
 assert m["slurm"]["ntasks"] == "2" and m["slurm"]["cluster"] == "aftest", m["slurm"]
-assert [p["name"] for p in m["phases"]][:2] == ["build", "query"], m["phases"]
+top = [p["name"] for p in m["phases"] if "within" not in p]
+assert top[:2] == ["build", "query"], m["phases"]
+assert {"name": "build trees", "within": "build"}.items() <= next(
+    p for p in m["phases"] if p["name"] == "build trees").items(), m["phases"]
 assert len(m["per_rank"]) == 2
 PY
 # The same bytes as one process outside Slurm.
