@@ -224,31 +224,15 @@ int af_journal_check(const char *path, const af_journal *found, const af_journal
     return 0;
 }
 
-/* The file each backend locks while an output is being written (io/output_store_*.c): the
- * descriptor of a bigmemory/native output, the HDF5 file for the output that owns it. */
-static const char *lock_target(const af_store_plan *p) {
-    if (p->kind == AF_STORE_HDF5)
-        return p->shares_with < 0 ? p->file.data_path : NULL;
-    return p->file.desc_path;
-}
-
 int af_journal_claim_outputs(af_journal *j, af_error *err) {
     for (int i = 0; i < j->n_outputs; i++)
         j->plan[i].file.lock_fd1 = 0; /* the dead process's descriptors mean nothing here */
     for (int i = 0; i < j->n_outputs; i++) {
-        const char *target = lock_target(&j->plan[i]);
-        if (!target)
-            continue;
-        int fd = af_lock_beside(target, err);
-        if (fd < 0) {
-            for (int k = 0; k < i; k++) {
-                if (j->plan[k].file.lock_fd1 > 0)
-                    af_unlock_beside(lock_target(&j->plan[k]), j->plan[k].file.lock_fd1 - 1);
-                j->plan[k].file.lock_fd1 = 0;
-            }
+        if (af_store_reclaim(&j->plan[i], err) != 0) {
+            for (int k = 0; k < i; k++)
+                af_store_unlock(&j->plan[k]);
             return -1;
         }
-        j->plan[i].file.lock_fd1 = fd + 1;
     }
     return 0;
 }

@@ -164,8 +164,8 @@ static int plan_from_journal(const af_job *job, run_journal *rj, outputs *o, af_
     if (have == 0)
         return start_fresh;
     fprintf(stderr,
-            "annforest: %s: an interrupted run left partial outputs; starting over (--resume "
-            "continues such a run)\n",
+            "annforest: warning: %s: an interrupted run left partial outputs; starting over "
+            "(--resume continues such a run)\n",
             rj->path);
     if (have > 0) {
         if (af_journal_claim_outputs(&found, err) != 0)
