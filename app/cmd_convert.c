@@ -4,6 +4,7 @@
  * its share of each block and all of them write it collectively through the output store. */
 #include "af_partition.h"
 #include "commands.h"
+#include "manifest.h"
 #include "matrix.h"
 #include "matrix_backend.h"
 #include "mpi_util.h"
@@ -205,8 +206,14 @@ static int run_convert(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc;
+    af_manifest_begin("convert", argc, argv);
     af_error err = {0};
+    af_phase_begin("convert");
     if (convert(&a, &err) != 0)
+        return af_report_error(&err);
+    af_phase_end("convert", 0);
+    af_manifest_add_matrix(a.dst);
+    if (af_manifest_write(NULL, a.dst, &err) != 0)
         return af_report_error(&err);
     return AF_OK;
 }

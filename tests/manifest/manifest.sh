@@ -159,6 +159,16 @@ before=$(md5sum <out/ids.desc.manifest.json)
 expect_fail "exists" af "$np" query --config job.ini --set output.existing=error --quiet
 [ "$(md5sum <out/ids.desc.manifest.json)" = "$before" ] || fail "a failed query changed the manifest"
 ls out/.*tmp* 2>/dev/null && fail "temporary files left in out/"
+# convert writes one too, beside DST: the copy's descriptor and data, no config.
+af "$np" convert data/query.fvecs conv/q.desc --quiet
+"$AF_PYTHON" -c '
+import json, os
+m = json.load(open("conv/q.desc.manifest.json"))
+assert m["command"] == "convert" and "config" not in m and m["ranks"] > 0, m
+assert [f["path"] for f in m["files"]] == ["conv/q.desc", "conv/q.bin"], m["files"]
+assert m["files"][1]["bytes"] == os.path.getsize("conv/q.bin") == 300 * 12 * 4' ||
+    fail "convert manifest"
+
 # One process, no mpirun: one rank.
 "$ANNFOREST" query --config job.ini --quiet
 "$AF_PYTHON" -c '
