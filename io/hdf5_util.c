@@ -225,12 +225,4 @@ hid_t af_h5_type_of(int t) {
         return -1;
     }
 }
-
-const char *af_h5_version(void) {
-    static char v[32];
-    unsigned maj = 0, min = 0, rel = 0;
-    H5get_libversion(&maj, &min, &rel);
-    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
-    return v;
-}
 #endif

@@ -46,8 +46,6 @@ int af_h5_elem_type(hid_t type, int *af_type, char *desc, size_t cap, const char
 /* The HDF5 type that stores annforest element type t (NATIVE_*), or -1. */
 hid_t af_h5_type_of(int t);
 
-/* The HDF5 library version, e.g. "1.10.8". */
-const char *af_h5_version(void);
 #endif
 
 #endif
