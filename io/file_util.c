@@ -1,5 +1,6 @@
 #include "file_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -278,4 +279,24 @@ void af_unlock_beside(const char *final_path, int fd) {
     if (lock_path_for(final_path, lock, sizeof lock) == 0)
         unlink(lock); /* while still holding it: a waiter that opened it will retry */
     close(fd);
+}
+
+int af_remove_stale_temps(const char *final_path) {
+    char dir_buf[PATH_MAX], base_buf[PATH_MAX], prefix[PATH_MAX + 8];
+    snprintf(dir_buf, sizeof dir_buf, "%s", final_path);
+    snprintf(base_buf, sizeof base_buf, "%s", final_path);
+    const char *dir = dirname(dir_buf);
+    if ((size_t)snprintf(prefix, sizeof prefix, ".%s.tmp.", basename(base_buf)) >= sizeof prefix)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    size_t n = strlen(prefix);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, prefix, n) == 0 && e->d_name[n] != '\0' &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    closedir(d);
+    return removed;
 }

@@ -46,4 +46,10 @@ int af_lock_beside(const char *final_path, af_error *err);
 /* Release a lock from af_lock_beside (removing its file); fd < 0 does nothing. */
 void af_unlock_beside(const char *final_path, int fd);
 
+/* Remove the temporary files a killed job left beside final_path (".BASENAME.tmp.*": its
+ * af_create_temp_beside names and what Open MPI adds to them). Call it only while holding
+ * final_path's lock, when no live job can be writing them, and not where a later --resume needs
+ * them. Returns how many were removed. */
+int af_remove_stale_temps(const char *final_path);
+
 #endif

@@ -35,6 +35,10 @@ int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node
         failed = af_make_parent_dirs(final_path, err) != 0 ||
                  (w->lock_fd = af_lock_beside(final_path, err)) < 0 ||
                  refuse_existing(final_path, overwrite, err) != 0;
+        /* A killed build's partial index (nothing resumes a build): holding the lock, it is
+         * certainly no live job's. */
+        if (!failed)
+            af_remove_stale_temps(final_path);
         if (!failed) {
             int fd = af_create_temp_beside(final_path, w->tmp_path, sizeof w->tmp_path, err);
             failed = fd < 0;

@@ -48,7 +48,10 @@ start_job "$AF_NP" build --config job.ini --quiet
 building() { compgen -G 'out/.ref.ann.tmp.*' >/dev/null && sleep 0.3; }
 kill_mid build building
 [ ! -e out/ref.ann ] && [ ! -e out/ref.ann.meta ] || fail "a killed build published $(ls out)"
+compgen -G 'out/.ref.ann.tmp.*' >/dev/null || fail "the killed build left no partial index to clean"
 af_mpirun "$AF_NP" "$ANNFOREST" build --config job.ini --quiet || fail "the build after a killed one failed"
+# ... which removed the killed build's partial index (a build is never resumed)
+[ -z "$(compgen -G 'out/.ref.ann.tmp.*')" ] || fail "the killed build's partial index is still there"
 
 # Mid-query: killed once its journal says some batches are durably written (journal after
 # every batch here), then continued with --resume.

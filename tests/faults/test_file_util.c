@@ -152,6 +152,37 @@ static void atomic_write_publishes_whole(void **state) {
     free(text);
 }
 
+static void touch(const char *name) {
+    char path[PATH_MAX];
+    path_in(path, sizeof path, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+static int exists_in(const char *name) {
+    char path[PATH_MAX];
+    path_in(path, sizeof path, name);
+    return access(path, F_OK) == 0;
+}
+
+static void stale_temps_of_one_file_are_removed(void **state) {
+    (void)state;
+    const char *stale[] = {".x.ann.tmp.Ab12Cd", ".x.ann.tmp.Ab12Cd.locktest.0"};
+    const char *kept[] = {"x.ann", ".x.ann.lock", ".x.ann.meta.tmp.Zz9", ".x.ann.tmp."};
+    for (size_t i = 0; i < 2; i++)
+        touch(stale[i]);
+    for (size_t i = 0; i < 4; i++)
+        touch(kept[i]);
+    char final[PATH_MAX];
+    path_in(final, sizeof final, "x.ann");
+    assert_int_equal(af_remove_stale_temps(final), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_false(exists_in(stale[i]));
+    for (size_t i = 0; i < 4; i++)
+        assert_true(exists_in(kept[i])); /* other files' temporaries are not this file's */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(temp_files_get_the_umask_mode, make_dir, remove_dir),
@@ -161,6 +192,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(planted_symlink_is_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(reserve_gives_real_blocks, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(atomic_write_publishes_whole, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(stale_temps_of_one_file_are_removed, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
