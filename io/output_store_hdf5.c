@@ -405,21 +405,21 @@ static int hdf5_open(const af_store_plan *plans, int i, MPI_Comm comm, void **st
     o->rows = p->file.rows;
     o->cols = p->file.cols;
     o->dset = -1;
-    /* H5Fopen with the MPI-IO driver is collective and fails (or not) on every process alike. */
+    /* One agreement point for the file and the dataset, so that every process passes the same
+     * collective calls whichever step failed where. */
     o->file = acquire_file(p->file.tmp_data_path, comm, err);
-    if (o->file < 0) {
-        free(o);
-        return -1;
+    if (o->file >= 0) {
+        o->dset = H5Dopen2(o->file, p->dataset, H5P_DEFAULT);
+        if (o->dset < 0)
+            af_h5_fail(err, AF_E_OUTPUT, "%s: cannot open dataset %s in %s", o->name, p->dataset,
+                       p->file.tmp_data_path);
     }
-    o->dset = H5Dopen2(o->file, p->dataset, H5P_DEFAULT);
-    if (o->dset < 0)
-        af_h5_fail(err, AF_E_OUTPUT, "%s: cannot open dataset %s in %s", o->name, p->dataset,
-                   p->file.tmp_data_path);
-    if (af_mpi_agree_comm(comm, o->dset < 0, err) != 0) {
+    if (af_mpi_agree_comm(comm, o->file < 0 || o->dset < 0, err) != 0) {
         if (o->dset >= 0)
             H5Dclose(o->dset);
         af_error ignored;
-        release_file(o->file, &ignored);
+        if (o->file >= 0)
+            release_file(o->file, &ignored);
         free(o);
         return -1;
     }
