@@ -192,6 +192,7 @@ static hid_t create_dataset(hid_t fid, const af_store_plan *p, af_error *err) {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* parallel writes need the space allocated */
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);   /* every cell is written */
+    H5Pset_obj_track_times(dcpl, 0); /* no creation/modification times: same data, same bytes */
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t d = H5Dcreate2(fid, p->dataset, af_h5_type_of(f->type), space, lcpl, dcpl, H5P_DEFAULT);
