@@ -8,6 +8,7 @@
 #include "vectors.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,8 +276,14 @@ typedef struct batch_buffers {
 static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, af_error *err) {
     const af_config *c = &job->cfg;
     size_t B = (size_t)c->query.batch, k = (size_t)c->query.k, P = (size_t)job->world.size;
-    size_t mine = B / P + 1;
+    size_t mine = B / P + 1, cells;
     memset(b, 0, sizeof *b);
+    /* A batch's partial lists travel in one collective, whose counts are ints. */
+    if (__builtin_mul_overflow(B, k, &cells) || cells > (size_t)INT_MAX / sizeof *b->partial)
+        return af_config_fail_key(c, AF_CFG_QUERY_K, err,
+                                  "%zu neighbours for each of query.batch = %zu rows is more "
+                                  "than one batch can carry; lower query.batch (or k)",
+                                  k, B);
     b->vec_bytes = vec_bytes;
     b->mine_vec = malloc(mine * vec_bytes);
     b->all_vec = malloc(B * vec_bytes);
@@ -292,7 +299,10 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
     b->byte_displs = calloc(P, sizeof(int));
     if (!b->mine_vec || !b->all_vec || !b->mine_na || !b->all_na || !b->exclude || !b->partial ||
         !b->merged || !b->values || !b->counts || !b->displs || !b->byte_counts || !b->byte_displs)
-        return af_fail(err, AF_E_INTERNAL, "out of memory for a batch of %zu rows", B);
+        return af_config_fail_key(c, AF_CFG_QUERY_BATCH, err,
+                                  "out of memory for a batch of %zu rows with k = %zu (about %.1f "
+                                  "GiB per rank); lower query.batch",
+                                  B, k, (double)(cells * 3 * sizeof *b->partial) / (1 << 30));
     return 0;
 }
 
