@@ -301,7 +301,7 @@ static void bad_parameters(void **state) {
     af_build_params p = params(AF_EUCLIDEAN, 4, 2);
     p.n_items_total = 2;
     assert_int_equal(af_shard_build(&p, data, 2, skip, &t, &err), -1);
-    assert_non_null(strstr(err.msg, "no rows"));
+    assert_non_null(strstr(err.msg, "nothing to index"));
     p.leaf_size = 7; /* K = 6 */
     assert_int_equal(af_shard_build(&p, data, 2, NULL, &t, &err), -1);
     assert_non_null(strstr(err.msg, "leaf_size"));

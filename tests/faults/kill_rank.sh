@@ -43,9 +43,11 @@ kill_mid() {
     [ "$ms" -lt 10000 ] || fail "$what: the job took $ms ms to end after the kill"
 }
 
-# Mid-build: killed while the trees are built (the index's temporary file exists).
+# Mid-build: killed while the trees are built (the index's temporary file exists). Many trees,
+# so that the build lasts long enough to be caught in the act.
+sed -i 's/^trees = 10/trees = 80/' job.ini
 start_job "$AF_NP" build --config job.ini --quiet
-building() { compgen -G 'out/.ref.ann.tmp.*' >/dev/null && sleep 0.3; }
+building() { compgen -G 'out/.ref.ann.tmp.*' >/dev/null; }
 kill_mid build building
 [ ! -e out/ref.ann ] && [ ! -e out/ref.ann.meta ] || fail "a killed build published $(ls out)"
 compgen -G 'out/.ref.ann.tmp.*' >/dev/null || fail "the killed build left no partial index to clean"
