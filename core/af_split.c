@@ -8,6 +8,7 @@
 
 #define TWO_MEANS_STEPS 200
 #define HAMMING_RANDOM_TRIES 20
+#define PREFETCH_AHEAD 8 /* two-means rows drawn ahead of use */
 
 typedef enum { TM_EUCLIDEAN, TM_MANHATTAN, TM_ANGULAR, TM_DOT } tm_kind;
 
@@ -89,13 +90,21 @@ static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, 
     refresh(kind, d, p);
     refresh(kind, d, q);
     int ic = 1, jc = 1;
-    /* Each step's row is drawn one step early (same draws, same order) to prefetch it. */
-    int64_t next = idx[af_kiss64_index(rng, (uint64_t)count)];
+    /* The steps' rows are scattered over the shard: each is drawn PREFETCH_AHEAD steps early
+     * (the same draws in the same order, and no more of them) so that its memory is on the way
+     * while the steps before it run. */
+    int64_t ahead[PREFETCH_AHEAD];
+    int drawn = 0;
+    for (; drawn < PREFETCH_AHEAD && drawn < TWO_MEANS_STEPS; drawn++) {
+        ahead[drawn] = idx[af_kiss64_index(rng, (uint64_t)count)];
+        prefetch_row(d, ahead[drawn]);
+    }
     for (int step = 0; step < TWO_MEANS_STEPS; step++) {
-        int64_t row = next;
-        if (step + 1 < TWO_MEANS_STEPS) {
-            next = idx[af_kiss64_index(rng, (uint64_t)count)];
-            prefetch_row(d, next);
+        int64_t row = ahead[step % PREFETCH_AHEAD];
+        if (drawn < TWO_MEANS_STEPS) {
+            ahead[drawn % PREFETCH_AHEAD] = idx[af_kiss64_index(rng, (uint64_t)count)];
+            prefetch_row(d, ahead[drawn % PREFETCH_AHEAD]);
+            drawn++;
         }
         float di = (float)ic * centroid_distance(kind, d, p, row);
         float dj = (float)jc * centroid_distance(kind, d, q, row);
