@@ -35,8 +35,9 @@ def index_bytes(n, d, trees_per_shard, shards, c):
 
 
 def build_rank_bytes(n, d, ranks, shards, trees, threads, elem_bytes, c):
-    """Peak of a building rank: its rows mapped (source) and converted (float), its shards'
-    tree nodes, the batch builder's per-row arrays, staging, and the process itself."""
+    """Peak of a building rank (while its trees are built): its rows converted to float, its
+    shards' tree nodes, the batch builder's per-row arrays, staging, and the process itself. The
+    input itself is read through a sliding mapped window, unmapped by then."""
     shards_here = -(-shards // ranks)  # the busiest rank: shards go to ranks in blocks
     n_shard = n / shards
     rows = shards_here * n_shard if shards >= ranks else n_shard
@@ -44,7 +45,7 @@ def build_rank_bytes(n, d, ranks, shards, trees, threads, elem_bytes, c):
     tree_bytes = trees_here * c * n_shard / leaf_cap(d) * node_size(d)
     batch = min(32, -(-trees // threads))  # af_build.c auto batch, before the 512 MiB cap
     batch_bytes = min(13 * n_shard * batch * threads, 512 * MiB)
-    return BASE_RSS + rows * d * (elem_bytes + 4) + rows + tree_bytes + batch_bytes + 8 * MiB
+    return BASE_RSS + rows * d * 4 + rows + tree_bytes + batch_bytes + 8 * MiB
 
 
 def query_rank_bytes(n, d, ranks, shards, trees, batch, k, threads, c, nq, elem_bytes):
