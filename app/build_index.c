@@ -296,8 +296,8 @@ static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sum
     af_phase_end("checksum index", 0);
     af_phase_begin("md5 index");
     /* index.md5 = false: no sequential pass; file_md5 is left empty */
-    int failed = job->world.rank == 0 && job->cfg.index.md5 &&
-                 af_file_md5(tmp_path, sums->md5, err) != 0;
+    int failed =
+        job->world.rank == 0 && job->cfg.index.md5 && af_file_md5(tmp_path, sums->md5, err) != 0;
     if (af_mpi_agree(failed, err) != 0)
         return -1;
     af_phase_end("md5 index", 0);
@@ -414,6 +414,7 @@ static int write_index(const af_job *job, af_index_writer *writer, const build_p
     af_index_writer_discard(writer); /* the file is published: this releases its lock */
     if (af_mpi_agree(failed, err) != 0)
         return -1;
+    af_manifest_add_index(c->index.path, sums.size, sums.xxh3); /* hashed once, above */
     if (job->world.rank == 0 && !job->quiet)
         fprintf(stderr,
                 "built %s: %" PRId64 " rows, %d shards x %d trees, %" PRId64 " nodes, %" PRIu64

@@ -256,7 +256,6 @@ static int build_point(const af_job *job, const sweep *s, int shards, int trees,
     if (af_build_index(bj, 1, err) != 0)
         return -1;
     base->build_seconds = max_over_ranks(af_now() - t0);
-    af_manifest_add_index(c->index.path);
     struct stat st;
     uint64_t bytes =
         job->world.rank == 0 && stat(c->index.path, &st) == 0 ? (uint64_t)st.st_size : 0;

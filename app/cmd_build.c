@@ -12,7 +12,6 @@ static int run_build(int argc, char **argv) {
     if (af_build_index(&job, 0, &err) != 0)
         return af_report_error(&err);
     af_phase_end("build", job.ref.rows);
-    af_manifest_add_index(job.cfg.index.path);
     if (af_manifest_write(&job, job.cfg.index.path, &err) != 0)
         return af_report_error(&err);
     return AF_OK;

@@ -20,7 +20,6 @@ static int run_run(int argc, char **argv) {
         if (af_build_index(&job, 1, &err) != 0)
             return af_report_error(&err);
         af_phase_end("build", job.ref.rows);
-        af_manifest_add_index(job.cfg.index.path);
     } else if (job.world.rank == 0 && !job.quiet) {
         fprintf(stderr, "index %s is up to date\n", job.cfg.index.path);
     }

@@ -33,6 +33,9 @@ typedef struct recorded_path {
     char path[AF_MATRIX_PATH_MAX + 32];
     int is_matrix;
     int varies; /* its bytes differ from run to run by design (a recorded time) */
+    int known;  /* its digest is already known (bytes, xxh3): not read again */
+    uint64_t bytes;
+    char xxh3[17];
 } recorded_path;
 
 /* This process's record. */
@@ -106,10 +109,16 @@ void af_manifest_add_matrix(const char *path) {
     add_path(path, 1, 0);
 }
 
-void af_manifest_add_index(const char *index_path) {
+void af_manifest_add_index(const char *index_path, uint64_t bytes, const char *xxh3) {
     char meta_path[PATH_MAX + 8];
     af_index_meta_path(index_path, meta_path, sizeof meta_path);
     add_path(index_path, 0, 0);
+    for (int i = 0; i < rec.n_files; i++)
+        if (strcmp(rec.files[i].path, index_path) == 0) {
+            rec.files[i].known = 1;
+            rec.files[i].bytes = bytes;
+            snprintf(rec.files[i].xxh3, sizeof rec.files[i].xxh3, "%s", xxh3);
+        }
     add_path(meta_path, 0, 1); /* it records the index file's modification time */
 }
 
@@ -205,7 +214,7 @@ static void slowest_phase_times(double *out, int n) {
 typedef struct file_sum {
     char path[AF_MATRIX_PATH_MAX + 32];
     int32_t varies;
-    int32_t pad_;
+    int32_t known; /* bytes and xxh3 already filled in */
     uint64_t bytes;
     char xxh3[17];
 } file_sum;
@@ -221,6 +230,9 @@ static int expand_files(file_sum **out, int *n_out, af_error *err) {
         struct stat st;
         if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && n < cap) {
             list[n].varies = rec.files[i].varies;
+            list[n].known = rec.files[i].known;
+            list[n].bytes = rec.files[i].bytes;
+            memcpy(list[n].xxh3, rec.files[i].xxh3, sizeof list->xxh3);
             snprintf(list[n++].path, sizeof list->path, "%s", p);
         }
         if (!rec.files[i].is_matrix)
@@ -263,6 +275,8 @@ static int checksum_files(const af_job *job, file_sum **out, int *n_out, af_erro
         return -1;
     n = (int)(len / sizeof *all);
     for (int i = 0; i < n; i++) {
+        if (all[i].known) /* e.g. the index, hashed by its build a moment ago */
+            continue;
         const char *paths[1] = {all[i].path};
         af_digest_request req = {paths, 1, job ? job->threads : 0, NULL, NULL};
         if (af_files_digest(&req, &all[i].bytes, all[i].xxh3, err) != 0) {

@@ -35,8 +35,9 @@ void af_manifest_add_file(const char *path);
  * the published matrix when the manifest is written. */
 void af_manifest_add_matrix(const char *path);
 
-/* The index file and its .meta sidecar. */
-void af_manifest_add_index(const char *index_path);
+/* The index file, whose digest (file_digest.h, the manifest's own scheme) its build has just
+ * computed, and its .meta sidecar. */
+void af_manifest_add_index(const char *index_path, uint64_t bytes, const char *xxh3);
 
 /* The output matrices of a query job: output.index and, when set, output.distance. */
 void af_manifest_add_outputs(const af_config *cfg);
