@@ -5,6 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 
+# Some tests run annforest as user nobody (unreadable inputs, read-only directories) and start
+# munge, which insists on a socket path searchable by all. Both need every directory above the
+# checkout to be searchable by others; a checkout in `mktemp -d` (mode 0700) is not. Add search
+# permission (not read) where it is missing, and say so.
+dir=$PWD
+while [ "$dir" != / ]; do
+    if [ -z "$(find "$dir" -maxdepth 0 -perm -011)" ]; then
+        echo "test.sh: chmod go+x $dir (the tests need it searchable by other users)" >&2
+        chmod go+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+done
+
 jobs=$(nproc)
 AF_BUILD_DIR=build scripts/build.sh
 (cd build && ctest --output-on-failure -j "$jobs")
