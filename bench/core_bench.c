@@ -78,8 +78,11 @@ static built build_forest(const float *train, int64_t n, int dim, int n_trees, i
     double t1 = bench_now();
     /* AF_TREE_BATCH: trees per pass (0 = annforest's default, 1 = depth first, Annoy's order). */
     const char *batch = getenv("AF_TREE_BATCH");
-    af_build_params p = {AF_EUCLIDEAN, dim, n_trees, 0,  42, 0, n, 0.0, threads,
+    af_build_params p = {AF_EUCLIDEAN,           dim, n_trees, 0, 42, 0, n, 0.0, threads,
                          batch ? atoi(batch) : 0};
+    /* AF_DEPTH_FIRST_BYTES: af_build_params.depth_first_bytes (0 = the default, 1 = never). */
+    const char *dfb = getenv("AF_DEPTH_FIRST_BYTES");
+    p.depth_first_bytes = dfb ? (size_t)atoll(dfb) : 0;
     check(af_shard_build(&p, train, n, NULL, &b.trees, &err), &err);
     check(af_shard_relocate(&b.trees, 0, n, &err), &err);
     double t2 = bench_now();

@@ -45,6 +45,14 @@ static int64_t make_tree(dfs *b, int64_t off, int64_t count, int is_root, uint64
     return make_split(b, off, count, is_root, seed);
 }
 
+int64_t af_tree_dfs_subtree(const af_tree_ctx *c, af_node_buf *buf, int32_t *idx, int32_t *tmp,
+                            unsigned char *side, float *scratch, int64_t count, uint64_t seed) {
+    dfs b = {c, idx, tmp, side, scratch, *buf};
+    int64_t id = make_tree(&b, 0, count, 0, seed);
+    *buf = b.buf;
+    return id;
+}
+
 static void build_one(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
                       int64_t n_rows, int tree, af_tree_out *out) {
     dfs b = {0};

@@ -73,6 +73,11 @@ int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count,
 void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
                        const unsigned char *side);
 
+/* A subtree below the root over idx[0..count), depth first, appended to buf (tmp: partition
+ * scratch of count rows; side indexed by row id). Returns its id or -1. */
+int64_t af_tree_dfs_subtree(const af_tree_ctx *c, af_node_buf *buf, int32_t *idx, int32_t *tmp,
+                            unsigned char *side, float *scratch, int64_t count, uint64_t seed);
+
 /* The builders: trees [tree0, tree0 + count) of the shard, into out[0..count). rows: the shard's
  * indexed rows (increasing), n_rows of them. */
 void af_build_trees_dfs(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,

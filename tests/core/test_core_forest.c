@@ -159,18 +159,23 @@ static void build_same(af_build_params p, const void *data, int64_t n, const uns
     if (!want)
         return;
     if (got->n_nodes != want->n_nodes)
-        fail_msg("%s, batch %d, threads %d: %lld nodes, depth first made %lld",
-                 af_metric_name(p.metric), p.tree_batch, p.threads, (long long)got->n_nodes,
-                 (long long)want->n_nodes);
+        fail_msg("%s, batch %d, threads %d, depth_first_bytes %zu: %lld nodes, depth first made "
+                 "%lld",
+                 af_metric_name(p.metric), p.tree_batch, p.threads, p.depth_first_bytes,
+                 (long long)got->n_nodes, (long long)want->n_nodes);
     assert_memory_equal(got->nodes, want->nodes, (size_t)want->n_nodes * want->node_size);
     assert_memory_equal(got->roots, want->roots, (size_t)p.n_trees * sizeof(int64_t));
 }
 
 /* The level-by-level batch builder makes exactly the depth-first builder's trees: plain,
- * with NA rows skipped, with a small leaf size, and on all-equal rows (the coin-flip path). */
+ * with NA rows skipped, with a small leaf size, and on all-equal rows (the coin-flip path);
+ * level passes all the way down (depth_first_bytes 1), subtrees finished depth first from
+ * several sizes on, and the default. */
 static void batched_equals_depth_first(void **state) {
     (void)state;
-    const int batches[][2] = {{0, 1}, {0, 2}, {3, 2}, {7, 1}, {16, 4}}; /* {tree_batch, threads} */
+    /* {tree_batch, threads, depth_first_bytes} */
+    const int batches[][3] = {{0, 1, 1},    {0, 2, 1},   {3, 2, 1},     {7, 1, 1}, {16, 4, 1},
+                              {0, 2, 3000}, {5, 1, 800}, {3, 2, 20000}, {0, 2, 0}};
     for (int m = 0; m < AF_METRIC_COUNT; m++) {
         int dim = m == AF_HAMMING ? 2 : 12;
         int64_t n = 1500;
@@ -195,6 +200,7 @@ static void batched_equals_depth_first(void **state) {
             for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
                 p.tree_batch = batches[b][0];
                 p.threads = batches[b][1];
+                p.depth_first_bytes = (size_t)batches[b][2];
                 build_same(p, data, n, sk, &ref, &got);
                 af_shard_trees_free(&got);
             }
