@@ -76,13 +76,17 @@ static built build_forest(const float *train, int64_t n, int dim, int n_trees, i
         bench_die("out of memory", "item nodes");
     af_item_nodes_fill(AF_EUCLIDEAN, dim, train, n, NULL, b.items, 0.0);
     double t1 = bench_now();
-    /* AF_TREE_BATCH: trees per pass (0 = annforest's default, 1 = depth first, Annoy's order). */
-    const char *batch = getenv("AF_TREE_BATCH");
-    af_build_params p = {AF_EUCLIDEAN,           dim, n_trees, 0, 42, 0, n, 0.0, threads,
-                         batch ? atoi(batch) : 0};
-    /* AF_DEPTH_FIRST_BYTES: af_build_params.depth_first_bytes (0 = the default, 1 = never). */
-    const char *dfb = getenv("AF_DEPTH_FIRST_BYTES");
-    p.depth_first_bytes = dfb ? (size_t)atoll(dfb) : 0;
+    /* AF_TREE_BATCH: trees per pass (0 = annforest's default, 1 = depth first, Annoy's order);
+     * AF_DEPTH_FIRST_BYTES: af_build_params.depth_first_bytes (0 = the default, 1 = never). */
+    const char *batch = getenv("AF_TREE_BATCH"), *dfb = getenv("AF_DEPTH_FIRST_BYTES");
+    af_build_params p = {.metric = AF_EUCLIDEAN,
+                         .dim = dim,
+                         .n_trees = n_trees,
+                         .seed = 42,
+                         .n_items_total = n,
+                         .threads = threads,
+                         .tree_batch = batch ? atoi(batch) : 0,
+                         .depth_first_bytes = dfb ? (size_t)atoll(dfb) : 0};
     check(af_shard_build(&p, train, n, NULL, &b.trees, &err), &err);
     check(af_shard_relocate(&b.trees, 0, n, &err), &err);
     double t2 = bench_now();

@@ -61,9 +61,14 @@ void af_pull_portable(float *v, const float *y, float norm, int n, int count) {
         v[z] = (v[z] * c + y[z] / norm) / c1;
 }
 
+void af_dot4_portable(const float *x, const float *const y[4], int n, float out[4]) {
+    for (int i = 0; i < 4; i++)
+        out[i] = af_dot_portable(x, y[i], n);
+}
+
 static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
-                                    af_hamming_portable, af_pull_portable, AF_SIMD_PORTABLE,
-                                    "portable"};
+                                    af_hamming_portable, af_pull_portable, af_dot4_portable,
+                                    AF_SIMD_PORTABLE,    "portable"};
 
 const af_kernels *af_kernels_for(af_simd_level level) {
     __builtin_cpu_init();

@@ -20,6 +20,9 @@ typedef struct af_kernels {
     uint64_t (*hamming)(const uint64_t *x, const uint64_t *y, int n); /* differing bits */
     /* Two-means update: v = (v * count + y / norm) / (count + 1), element by element. */
     void (*pull)(float *v, const float *y, float norm, int n, int count);
+    /* out[i] = dot(x, y[i]) for four vectors at once, each to the bit of dot(): four
+     * independent chains of additions keep the units busy where one waits on its latency. */
+    void (*dot4)(const float *x, const float *const y[4], int n, float out[4]);
     af_simd_level level;
     const char *name;
 } af_kernels;

@@ -94,6 +94,73 @@ static int side_hamming(const af_build_data *d, const void *node, const void *v,
     return margin_hamming(node, v, d->dim, d->k) != 0;
 }
 
+/* ---- sides of many rows: one plane against four rows per dot4 call ---- */
+
+typedef enum { BIAS_MINKOWSKI, BIAS_ANGULAR, BIAS_DOT } plane_bias;
+
+/* The margin from the plane's dot product, as the margin_* functions above compute it. */
+static inline float biased(plane_bias b, const void *node, float dot) {
+    switch (b) {
+    case BIAS_MINKOWSKI:
+        return af_get_f32(node, AF_OFF_MINKOWSKI_A) + dot;
+    case BIAS_DOT: {
+        float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
+        return dot + f * f;
+    }
+    case BIAS_ANGULAR:
+        break;
+    }
+    return dot;
+}
+
+/* Rows ahead of use whose first cache lines are requested early (they are scattered). */
+#define SIDES_PREFETCH 8
+
+static int64_t sides_by_plane(const af_build_data *d, const void *node, size_t off_vector,
+                              plane_bias bias, const int32_t *idx, int64_t count, af_kiss64 *rng,
+                              unsigned char *side) {
+    const float *plane = vec_f(node, off_vector);
+    int64_t ones = 0;
+    for (int64_t i = 0; i < count; i += 4) {
+        int m = count - i < 4 ? (int)(count - i) : 4;
+        for (int j = 0; j < 4 && i + SIDES_PREFETCH + j < count; j++)
+            __builtin_prefetch(af_row(d, idx[i + SIDES_PREFETCH + j]));
+        const float *rows[4];
+        for (int j = 0; j < 4; j++)
+            rows[j] = af_row(d, idx[i + (j < m ? j : 0)]);
+        float dots[4];
+        d->k->dot4(plane, rows, d->dim, dots);
+        for (int j = 0; j < m; j++) {
+            unsigned char s = (unsigned char)side_by_margin(biased(bias, node, dots[j]), rng);
+            side[idx[i + j]] = s;
+            ones += s;
+        }
+    }
+    return ones;
+}
+
+static int64_t sides_minkowski(const af_build_data *d, const void *node, const int32_t *idx,
+                               int64_t count, af_kiss64 *rng, unsigned char *side) {
+    return sides_by_plane(d, node, 16, BIAS_MINKOWSKI, idx, count, rng, side);
+}
+static int64_t sides_angular(const af_build_data *d, const void *node, const int32_t *idx,
+                             int64_t count, af_kiss64 *rng, unsigned char *side) {
+    return sides_by_plane(d, node, 12, BIAS_ANGULAR, idx, count, rng, side);
+}
+static int64_t sides_dot(const af_build_data *d, const void *node, const int32_t *idx,
+                         int64_t count, af_kiss64 *rng, unsigned char *side) {
+    return sides_by_plane(d, node, 16, BIAS_DOT, idx, count, rng, side);
+}
+static int64_t sides_hamming(const af_build_data *d, const void *node, const int32_t *idx,
+                             int64_t count, af_kiss64 *rng, unsigned char *side) {
+    int64_t ones = 0;
+    for (int64_t i = 0; i < count; i++) {
+        side[idx[i]] = (unsigned char)side_hamming(d, node, af_row(d, idx[i]), rng);
+        ones += side[idx[i]];
+    }
+    return ones;
+}
+
 static void zero_plane16(void *node, int dim) {
     memset((unsigned char *)node + 16, 0, (size_t)dim * sizeof(float));
 }
@@ -160,18 +227,18 @@ static double dist_hamming(const void *a, float sa, const void *b, float sb, int
 
 static const af_traits table[AF_METRIC_COUNT] = {
     [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_euclidean, side_minkowski, zero_plane16, margin_minkowski, pq_plane,
-                      dist_euclidean},
+                      af_split_euclidean, side_minkowski, sides_minkowski, zero_plane16,
+                      margin_minkowski, pq_plane, dist_euclidean},
     [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), 4, 12, INFINITY, item_angular,
-                    af_split_angular, side_angular, zero_plane12, margin_angular, pq_plane,
-                    dist_angular},
+                    af_split_angular, side_angular, sides_angular, zero_plane12, margin_angular,
+                    pq_plane, dist_angular},
     [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_manhattan, side_minkowski, zero_plane16, margin_minkowski, pq_plane,
-                      dist_manhattan},
+                      af_split_manhattan, side_minkowski, sides_minkowski, zero_plane16,
+                      margin_minkowski, pq_plane, dist_manhattan},
     [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), 4, 16, INFINITY, item_dot, af_split_dot, side_dot,
-                zero_plane16, margin_dot, pq_plane, dist_dot},
+                sides_dot, zero_plane16, margin_dot, pq_plane, dist_dot},
     [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), 4, 16, AF_HAMMING_PQ_INITIAL,
-                    item_hamming, af_split_hamming, side_hamming, zero_plane_hamming,
+                    item_hamming, af_split_hamming, side_hamming, sides_hamming, zero_plane_hamming,
                     margin_hamming, pq_hamming, dist_hamming},
 };
 

@@ -42,6 +42,10 @@ typedef struct af_traits {
                          void *node, float *scratch);
     /* Which child a row goes to (1 or 0), Annoy's side(): ties broken by a coin flip. */
     int (*side)(const af_build_data *d, const void *node, const void *vec, af_kiss64 *rng);
+    /* side() of every row idx[0..count), in order (the same coin flips), into side[] indexed by
+     * row id; returns the rows on side 1. The float metrics take four rows per kernel call. */
+    int64_t (*sides)(const af_build_data *d, const void *node, const int32_t *idx, int64_t count,
+                     af_kiss64 *rng, unsigned char *side);
     /* Annoy's last resort: zero the plane vector before splitting at random. */
     void (*zero_plane)(void *node, int dim);
     /* Signed distance of a query from a split node's plane. */

@@ -129,14 +129,7 @@ static double split_imbalance(int64_t left, int64_t right) {
 static int64_t try_plane(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
                          unsigned char *m, float *scratch, unsigned char *side) {
     c->t->create_split(c->d, idx, count, rng, m, scratch);
-    int64_t ones = 0;
-    for (int64_t i = 0; i < count; i++) {
-        if (i + 8 < count)
-            __builtin_prefetch(af_row(c->d, idx[i + 8]));
-        side[idx[i]] = (unsigned char)c->t->side(c->d, m, af_row(c->d, idx[i]), rng);
-        ones += side[idx[i]];
-    }
-    return ones;
+    return c->t->sides(c->d, m, idx, count, rng, side);
 }
 
 int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
