@@ -4,6 +4,7 @@
 #if AF_HAVE_HDF5
 #include "elem_type.h"
 #include "matrix_backend.h"
+#include "mpi_util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -65,7 +66,8 @@ int af_h5_split(const char *path, char *file, size_t file_cap, char *dataset, si
     return 0;
 }
 
-hid_t af_h5_open_file(const char *file, int writable, MPI_Comm comm, int code, af_error *err) {
+/* What can be checked of a file before HDF5 opens it: there, a regular file, HDF5. */
+static int check_file(const char *file, int code, af_error *err) {
     af_h5_init();
     struct stat st;
     if (stat(file, &st) != 0)
@@ -75,6 +77,11 @@ hid_t af_h5_open_file(const char *file, int writable, MPI_Comm comm, int code, a
     htri_t is = H5Fis_hdf5(file);
     if (is == 0)
         return af_fail(err, code, "%s is not an HDF5 file (no HDF5 signature)", file);
+    return 0;
+}
+
+/* H5Fopen, with a message for each way it fails. */
+static hid_t open_checked(const char *file, int writable, MPI_Comm comm, int code, af_error *err) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (comm != MPI_COMM_NULL)
         H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
@@ -91,6 +98,24 @@ hid_t af_h5_open_file(const char *file, int writable, MPI_Comm comm, int code, a
                            file, h5);
         return af_fail(err, code, "cannot open HDF5 file %s%s%s%s", file,
                        h5[0] ? " (HDF5 says: " : "", h5, h5[0] ? ")" : "");
+    }
+    return fid;
+}
+
+hid_t af_h5_open_file(const char *file, int writable, MPI_Comm comm, int code, af_error *err) {
+    if (check_file(file, code, err) != 0)
+        return -1;
+    return open_checked(file, writable, comm, code, err);
+}
+
+hid_t af_h5_open_file_all(const char *file, MPI_Comm comm, int code, af_error *err) {
+    if (af_mpi_agree_comm(comm, check_file(file, code, err) != 0, err) != 0)
+        return -1;
+    hid_t fid = open_checked(file, 0, comm, code, err);
+    if (af_mpi_agree_comm(comm, fid < 0, err) != 0) {
+        if (fid >= 0) /* HDF5 opened it here but not on another rank: the close is collective */
+            H5Fclose(fid);
+        return -1;
     }
     return fid;
 }

@@ -28,6 +28,12 @@ int af_h5_split(const char *path, char *file, size_t file_cap, char *dataset, si
  * truncated one each get their own message naming the file. Returns the file id or -1. */
 hid_t af_h5_open_file(const char *file, int writable, MPI_Comm comm, int code, af_error *err);
 
+/* Collective over comm: open an existing file read-only with the MPI-IO driver on every rank of
+ * comm. The checks that may fail on one rank alone (the file is missing there, is not HDF5) are
+ * agreed before HDF5's collective open, and the open's result after it: every rank returns the
+ * file id, or -1 with the message of the lowest failing rank. */
+hid_t af_h5_open_file_all(const char *file, MPI_Comm comm, int code, af_error *err);
+
 /* Whether the absolute path exists in fid (1) or not (0: some link along it is missing). */
 int af_h5_link_exists(hid_t fid, const char *path);
 

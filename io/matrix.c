@@ -2,6 +2,7 @@
  * backend table. */
 #include "matrix.h"
 #include "matrix_backend.h"
+#include "mpi_util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -224,6 +225,8 @@ struct af_matrix {
     af_matrix_desc desc;
     const af_matrix_backend *backend;
     void *state;
+    MPI_Comm comm;  /* the ranks that read it together (MPI_COMM_SELF: this rank alone) */
+    int collective; /* opened with the backend's open_all: its read_all may be used */
 };
 
 static uint64_t window_bytes = 64u << 20;
@@ -236,7 +239,7 @@ uint64_t af_matrix_window_bytes(void) {
     return window_bytes;
 }
 
-int af_matrix_open(const af_matrix_desc *d, af_matrix **out, af_error *err) {
+static int new_matrix(const af_matrix_desc *d, af_matrix **out, af_error *err) {
     *out = NULL;
     const af_matrix_backend *b = af_matrix_backend_get(d->backend);
     if (!b)
@@ -247,12 +250,53 @@ int af_matrix_open(const af_matrix_desc *d, af_matrix **out, af_error *err) {
         return af_fail(err, AF_E_INTERNAL, "out of memory");
     m->desc = *d;
     m->backend = b;
-    if (b->open(&m->desc, &m->state, err) != 0) {
+    m->comm = MPI_COMM_SELF;
+    *out = m;
+    return 0;
+}
+
+int af_matrix_open(const af_matrix_desc *d, af_matrix **out, af_error *err) {
+    af_matrix *m;
+    if (new_matrix(d, &m, err) != 0)
+        return -1;
+    if (m->backend->open(&m->desc, &m->state, err) != 0) {
         free(m);
         return -1;
     }
     *out = m;
     return 0;
+}
+
+int af_matrix_open_all(const af_matrix_desc *d, MPI_Comm comm, af_matrix **out, af_error *err) {
+    af_matrix *m = NULL;
+    *out = NULL;
+    /* Every rank holds the same description, so the backend is missing on all or none. */
+    int failed = new_matrix(d, &m, err) != 0;
+    if (af_mpi_agree_comm(comm, failed, err) != 0) {
+        free(m);
+        return -1;
+    }
+    m->comm = comm;
+    int rc;
+    if (m->backend->open_all) {
+        rc = m->backend->open_all(&m->desc, comm, &m->state, err);
+        m->collective = 1;
+    } else {
+        failed = m->backend->open(&m->desc, &m->state, err) != 0;
+        rc = af_mpi_agree_comm(comm, failed, err);
+        if (rc != 0 && !failed)
+            m->backend->close(m->state);
+    }
+    if (rc != 0) {
+        free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+MPI_Comm af_matrix_comm(const af_matrix *m) {
+    return m->comm;
 }
 
 uint64_t af_matrix_rows(const af_matrix *m) {
@@ -323,6 +367,29 @@ int af_matrix_read_f64(af_matrix *m, uint64_t r0, uint64_t r1, double *dst, uint
     return 0;
 }
 
+/* Rows of floats packed as bits (see af_matrix_read_bits): n rows of buf into dst. */
+static void pack_bits(const float *buf, uint64_t n, uint64_t cols, uint64_t *dst, uint8_t *row_na) {
+    uint64_t words = af_bits_words(cols);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t *row = dst + i * words;
+        for (uint64_t j = 0; j < cols; j++) {
+            float v = buf[i * cols + j];
+            if (isnan(v)) {
+                if (row_na)
+                    row_na[i] = 1;
+            } else if (v != 0.0f) {
+                row[j >> 6] |= (uint64_t)1 << (j & 63);
+            }
+        }
+    }
+}
+
+/* Bits are converted through floats a bounded number of rows at a time. */
+static uint64_t bits_step(uint64_t cols) {
+    uint64_t step = (1u << 20) / cols;
+    return step ? step : 1;
+}
+
 int af_matrix_read_bits(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, uint8_t *row_na,
                         af_error *err) {
     if (check_rows(m, r0, r1, err) != 0)
@@ -333,10 +400,7 @@ int af_matrix_read_bits(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, u
         memset(row_na, 0, r1 - r0);
     if (cols == 0)
         return 0;
-    /* Convert through floats a bounded number of rows at a time. */
-    uint64_t step = (1u << 20) / cols;
-    if (step == 0)
-        step = 1;
+    uint64_t step = bits_step(cols);
     float *buf = malloc((r1 - r0 < step ? r1 - r0 : step) * cols * sizeof *buf);
     if (!buf && r1 > r0)
         return af_fail(err, AF_E_INTERNAL, "out of memory reading %s", m->desc.path);
@@ -346,19 +410,69 @@ int af_matrix_read_bits(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, u
             free(buf);
             return -1;
         }
-        for (uint64_t i = 0; i < b - a; i++) {
-            uint64_t *row = dst + (a - r0 + i) * words;
-            for (uint64_t j = 0; j < cols; j++) {
-                float v = buf[i * cols + j];
-                if (isnan(v)) {
-                    if (row_na)
-                        row_na[a - r0 + i] = 1;
-                } else if (v != 0.0f) {
-                    row[j >> 6] |= (uint64_t)1 << (j & 63);
-                }
-            }
-        }
+        pack_bits(buf, b - a, cols, dst + (a - r0) * words, row_na ? row_na + (a - r0) : NULL);
     }
     free(buf);
     return 0;
+}
+
+/* ---- collective reads ------------------------------------------------------------------- */
+
+/* Collective: rows [r0, r1) of every rank, with the backend's collective transfer when the
+ * matrix was opened with one, else each rank alone; agreed result. */
+static int rows_all(af_matrix *m, uint64_t r0, uint64_t r1, void *dst, int f64, af_error *err) {
+    if (m->desc.cols == 0) /* the same on every rank: no rank reads */
+        return 0;
+    if (m->collective && m->backend->read_all)
+        return m->backend->read_all(m->state, r0, r1, dst, f64, err);
+    int failed = 0;
+    if (r1 > r0)
+        failed = (f64 ? m->backend->read_f64(m->state, r0, r1, dst, err)
+                      : m->backend->read_f32(m->state, r0, r1, dst, err)) != 0;
+    return af_mpi_agree_comm(m->comm, failed, err);
+}
+
+int af_matrix_read_f32_all(af_matrix *m, uint64_t r0, uint64_t r1, float *dst, uint8_t *row_na,
+                           af_error *err) {
+    if (af_mpi_agree_comm(m->comm, check_rows(m, r0, r1, err) != 0, err) != 0 ||
+        rows_all(m, r0, r1, dst, 0, err) != 0)
+        return -1;
+    FLAG_NA_ROWS(dst); /* no columns: no NA */
+    return 0;
+}
+
+int af_matrix_read_f64_all(af_matrix *m, uint64_t r0, uint64_t r1, double *dst, uint8_t *row_na,
+                           af_error *err) {
+    if (af_mpi_agree_comm(m->comm, check_rows(m, r0, r1, err) != 0, err) != 0 ||
+        rows_all(m, r0, r1, dst, 1, err) != 0)
+        return -1;
+    FLAG_NA_ROWS(dst); /* no columns: no NA */
+    return 0;
+}
+
+int af_matrix_read_bits_all(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, uint8_t *row_na,
+                            af_error *err) {
+    if (af_mpi_agree_comm(m->comm, check_rows(m, r0, r1, err) != 0, err) != 0)
+        return -1;
+    uint64_t cols = m->desc.cols, words = af_bits_words(cols);
+    memset(dst, 0, (r1 - r0) * words * sizeof *dst);
+    if (row_na)
+        memset(row_na, 0, r1 - r0);
+    if (cols == 0)
+        return 0;
+    /* Pieces of step rows; every rank takes part in as many pieces as the rank with most. */
+    uint64_t step = bits_step(cols), pieces = (r1 - r0 + step - 1) / step;
+    MPI_Allreduce(MPI_IN_PLACE, &pieces, 1, MPI_UINT64_T, MPI_MAX, m->comm);
+    float *buf = malloc((r1 - r0 < step ? r1 - r0 : step) * cols * sizeof *buf + 1);
+    int failed = !buf && af_fail(err, AF_E_INTERNAL, "out of memory reading %s", m->desc.path);
+    int rc = af_mpi_agree_comm(m->comm, failed, err);
+    for (uint64_t p = 0; p < pieces && rc == 0; p++) {
+        uint64_t a = r0 + p * step < r1 ? r0 + p * step : r1;
+        uint64_t b = a + step < r1 ? a + step : r1;
+        rc = rows_all(m, a, b, buf, 0, err);
+        if (rc == 0)
+            pack_bits(buf, b - a, cols, dst + (a - r0) * words, row_na ? row_na + (a - r0) : NULL);
+    }
+    free(buf);
+    return rc;
 }

@@ -18,6 +18,7 @@
 #include "elem_type.h"
 
 #include <limits.h>
+#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,13 +30,13 @@ typedef enum af_matrix_format {
     AF_FMT_FVECS = 3,
     AF_FMT_BVECS = 4,
     AF_FMT_IVECS = 5,
-    AF_FMT_HDF5 = 6 /* FILE.h5:/dataset (backend not yet present) */
+    AF_FMT_HDF5 = 6 /* FILE.h5:/dataset */
 } af_matrix_format;
 
 /* Which backend function table reads it (index into the table in matrix_backend.c). */
 typedef enum af_backend_id {
     AF_BACKEND_MMAP = 0, /* raw files, mapped window by window */
-    AF_BACKEND_HDF5 = 1, /* reserved for the HDF5 backend */
+    AF_BACKEND_HDF5 = 1, /* HDF5 datasets (io/matrix_hdf5.c) */
     AF_BACKEND_COUNT = 2
 } af_backend_id;
 
@@ -119,5 +120,29 @@ static inline uint64_t af_bits_words(uint64_t cols) {
 }
 int af_matrix_read_bits(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, uint8_t *row_na,
                         af_error *err);
+
+/* ---- collective reads --------------------------------------------------------------------
+ * For reads that every rank of a communicator makes together (the reference read of a build,
+ * each query batch, convert's blocks), so that a backend that can (HDF5) makes them one
+ * collective transfer. Rules: every rank of comm calls each of these, the same number of times
+ * and in the same order, each with its own rows, which may be none (r0 == r1). Each returns the
+ * agreed result: 0 on every rank, or -1 on every rank with the message of the lowest failing
+ * rank, so no rank is ever left waiting in a collective call another rank skipped.
+ * Backends without collective transfers (the mapped files) read independently. */
+
+/* Collective over comm: open d on every rank of comm (comm must outlive the matrix). Close it
+ * with af_matrix_close on every rank too (closing an HDF5 file opened on comm is collective). */
+int af_matrix_open_all(const af_matrix_desc *d, MPI_Comm comm, af_matrix **out, af_error *err);
+
+/* The communicator the matrix was opened on (MPI_COMM_SELF after af_matrix_open). */
+MPI_Comm af_matrix_comm(const af_matrix *m);
+
+/* Collective: af_matrix_read_f32 / _f64 / _bits of this rank's rows [r0, r1). */
+int af_matrix_read_f32_all(af_matrix *m, uint64_t r0, uint64_t r1, float *dst, uint8_t *row_na,
+                           af_error *err);
+int af_matrix_read_f64_all(af_matrix *m, uint64_t r0, uint64_t r1, double *dst, uint8_t *row_na,
+                           af_error *err);
+int af_matrix_read_bits_all(af_matrix *m, uint64_t r0, uint64_t r1, uint64_t *dst, uint8_t *row_na,
+                            af_error *err);
 
 #endif

@@ -19,6 +19,13 @@ typedef struct af_matrix_backend {
     int (*read_f64)(void *state, uint64_t r0, uint64_t r1, double *dst, af_error *err);
     int (*read_f32)(void *state, uint64_t r0, uint64_t r1, float *dst, af_error *err);
     void (*close)(void *state);
+    /* Optional, collective over comm (see "collective reads" in matrix.h): open on every rank
+     * of comm, returning the agreed result. Without it, open() runs on each rank. */
+    int (*open_all)(const af_matrix_desc *d, MPI_Comm comm, void **state, af_error *err);
+    /* Optional, collective over the comm of open_all: every rank's rows [r0, r1) (possibly
+     * none) as double (f64 != 0) or float, one collective transfer per piece; agreed result.
+     * Bounds are checked (and agreed) by the caller. Without it, each rank reads alone. */
+    int (*read_all)(void *state, uint64_t r0, uint64_t r1, void *dst, int f64, af_error *err);
     /* Optional: lines of its own for `annforest info` (e.g. HDF5 chunking and filters). */
     void (*print_details)(const af_matrix_desc *d, FILE *out);
 } af_matrix_backend;
