@@ -102,8 +102,7 @@ static int copy_rows(af_matrix *m, af_store *out, af_error *err) {
         int64_t n = (int64_t)(rows - r < block ? rows - r : block);
         uint64_t r0 = r + (uint64_t)af_block_start(n, w.size, w.rank);
         uint64_t mine = (uint64_t)af_block_size(n, w.size, w.rank);
-        failed = af_matrix_read_f64(m, r0, r0 + mine, buf, NULL, err) != 0;
-        rc = af_mpi_agree(failed, err);
+        rc = af_matrix_read_f64_all(m, r0, r0 + mine, buf, NULL, err); /* agreed */
         if (rc == 0)
             rc = af_store_write_rows(out, r0, mine, buf, err);
         af_progress_update(pr, r + (uint64_t)n);
@@ -127,10 +126,11 @@ static int convert(const convert_args *a, af_error *err) {
     af_bcast_bytes(packed, sizeof packed);
     af_bcast_bytes(&plan, sizeof plan);
     af_matrix *m = NULL;
-    failed = af_matrix_desc_unpack(packed, sizeof packed, &d, err) != 0 ||
-             af_matrix_open(&d, &m, err) != 0;
+    failed = af_matrix_desc_unpack(packed, sizeof packed, &d, err) != 0;
     af_store *out = NULL;
     int rc = af_mpi_agree(failed, err);
+    if (rc == 0) /* read by every rank together, block by block (see copy_rows) */
+        rc = af_matrix_open_all(&d, MPI_COMM_WORLD, &m, err);
     if (rc == 0)
         rc = af_store_open(&plan, 0, MPI_COMM_WORLD, &out, err);
     if (rc == 0)

@@ -323,9 +323,9 @@ static int gather_batch(const af_job *job, af_matrix *mx, af_metric metric, int6
         b->byte_counts[i] = (int)((size_t)b->counts[i] * b->vec_bytes);
     }
     int64_t o0 = b->displs[r], on = b->counts[r];
-    int failed =
-        on > 0 && af_read_vectors(mx, metric, (uint64_t)(b0 + o0), (uint64_t)(b0 + o0 + on),
-                                  b->mine_vec, b->mine_na, NULL, 0, err) != 0;
+    /* Collective: a rank without rows in this batch (on == 0) takes part with none. */
+    int failed = af_read_vectors(mx, metric, (uint64_t)(b0 + o0), (uint64_t)(b0 + o0 + on),
+                                 b->mine_vec, b->mine_na, NULL, 0, err) != 0;
     if (failed)
         af_error_prefix(err, "%s",
                         job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path);
@@ -430,11 +430,13 @@ int af_run_queries(const af_job *job, const af_searcher_ops *ops, af_error *err)
     outputs o;
     af_matrix *mx = NULL;
     int failed = alloc_buffers(job, af_vector_bytes(ops->metric, job->query.cols), &b, err) != 0;
-    if (!failed && af_matrix_open(&job->query, &mx, err) != 0) {
+    /* The query matrix is read by every rank together, batch by batch (see gather_batch). */
+    failed = af_mpi_agree(failed, err) != 0; /* open_all's result is agreed too */
+    if (!failed && af_matrix_open_all(&job->query, MPI_COMM_WORLD, &mx, err) != 0) {
         af_error_prefix(err, "[query] path");
         failed = 1;
     }
-    if (af_mpi_agree(failed, err) != 0) {
+    if (failed) {
         if (mx)
             af_matrix_close(mx);
         free_buffers(&b);

@@ -17,15 +17,19 @@ int af_read_vectors(af_matrix *mx, af_metric m, uint64_t r0, uint64_t r1, void *
                     uint8_t *row_na, af_progress *progress, uint64_t progress_base, af_error *err) {
     uint64_t cols = af_matrix_cols(mx), step = 1 << 14;
     size_t row_bytes = af_vector_bytes(m, cols);
-    for (uint64_t a = r0; a < r1; a += step) {
+    /* Every rank reads in as many windows as the rank with most rows (its last ones empty). */
+    uint64_t windows = (r1 - r0 + step - 1) / step;
+    MPI_Allreduce(MPI_IN_PLACE, &windows, 1, MPI_UINT64_T, MPI_MAX, af_matrix_comm(mx));
+    for (uint64_t w = 0; w < windows; w++) {
+        uint64_t a = r0 + w * step < r1 ? r0 + w * step : r1;
         uint64_t b = r1 - a < step ? r1 : a + step;
         void *out = (char *)dst + (a - r0) * row_bytes;
         uint8_t *na = row_na ? row_na + (a - r0) : NULL;
-        int rc = m == AF_HAMMING ? af_matrix_read_bits(mx, a, b, out, na, err)
-                                 : af_matrix_read_f32(mx, a, b, out, na, err);
+        int rc = m == AF_HAMMING ? af_matrix_read_bits_all(mx, a, b, out, na, err)
+                                 : af_matrix_read_f32_all(mx, a, b, out, na, err);
         if (rc != 0)
             return -1;
-        if (progress)
+        if (progress && b > a)
             af_progress_update(progress, progress_base + (b - r0));
     }
     return 0;
@@ -35,16 +39,17 @@ int af_read_reference_rows(const af_job *job, af_metric m, int64_t row_lo, int64
                            void **vectors, uint8_t **na, af_error *err) {
     *vectors = malloc((size_t)(n ? n : 1) * af_vector_bytes(m, job->ref.cols));
     *na = calloc((size_t)(n ? n : 1), 1);
-    if (!*vectors || !*na)
-        return af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows", n);
+    int failed = (!*vectors || !*na) &&
+                 af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows", n);
     af_matrix *mx = NULL;
-    if (af_matrix_open(&job->ref, &mx, err) != 0)
+    if (af_mpi_agree(failed, err) != 0 ||
+        af_matrix_open_all(&job->ref, MPI_COMM_WORLD, &mx, err) != 0)
         return -1;
     af_progress *prog = af_progress_start("reading reference", "rows", (uint64_t)n);
     int rc = af_read_vectors(mx, m, (uint64_t)row_lo, (uint64_t)(row_lo + n), *vectors, *na, prog,
                              0, err);
     af_progress_finish(prog);
-    af_matrix_close(mx);
+    af_matrix_close(mx); /* collective, like the open */
     if (rc != 0 || job->cfg.reference.na == AF_CONFIG_NA_SKIP)
         return rc;
     for (int64_t i = 0; i < n; i++)
