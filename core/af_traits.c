@@ -139,6 +139,37 @@ static int64_t sides_by_plane(const af_build_data *d, const void *node, size_t o
     return ones;
 }
 
+/* One row against up to four planes (the unused slots repeat the first). */
+static void side4_by_plane(const af_build_data *d, const void *const node[4],
+                           af_kiss64 *const rng[4], int m, const void *vec, size_t off_vector,
+                           plane_bias bias, unsigned char out[4]) {
+    const float *planes[4];
+    for (int j = 0; j < 4; j++)
+        planes[j] = vec_f(node[j < m ? j : 0], off_vector);
+    float dots[4];
+    d->k->dot4(vec, planes, d->dim, dots);
+    for (int j = 0; j < m; j++)
+        out[j] = (unsigned char)side_by_margin(biased(bias, node[j], dots[j]), rng[j]);
+}
+
+static void side4_minkowski(const af_build_data *d, const void *const node[4],
+                            af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
+    side4_by_plane(d, node, rng, m, vec, 16, BIAS_MINKOWSKI, out);
+}
+static void side4_angular(const af_build_data *d, const void *const node[4],
+                          af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
+    side4_by_plane(d, node, rng, m, vec, 12, BIAS_ANGULAR, out);
+}
+static void side4_dot(const af_build_data *d, const void *const node[4], af_kiss64 *const rng[4],
+                      int m, const void *vec, unsigned char out[4]) {
+    side4_by_plane(d, node, rng, m, vec, 16, BIAS_DOT, out);
+}
+static void side4_hamming(const af_build_data *d, const void *const node[4],
+                          af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
+    for (int j = 0; j < m; j++)
+        out[j] = (unsigned char)side_hamming(d, node[j], vec, rng[j]);
+}
+
 static int64_t sides_minkowski(const af_build_data *d, const void *node, const int32_t *idx,
                                int64_t count, af_kiss64 *rng, unsigned char *side) {
     return sides_by_plane(d, node, 16, BIAS_MINKOWSKI, idx, count, rng, side);
@@ -227,19 +258,19 @@ static double dist_hamming(const void *a, float sa, const void *b, float sb, int
 
 static const af_traits table[AF_METRIC_COUNT] = {
     [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_euclidean, side_minkowski, sides_minkowski, zero_plane16,
-                      margin_minkowski, pq_plane, dist_euclidean},
+                      af_split_euclidean, side_minkowski, sides_minkowski, side4_minkowski,
+                      zero_plane16, margin_minkowski, pq_plane, dist_euclidean},
     [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), 4, 12, INFINITY, item_angular,
-                    af_split_angular, side_angular, sides_angular, zero_plane12, margin_angular,
-                    pq_plane, dist_angular},
+                    af_split_angular, side_angular, sides_angular, side4_angular, zero_plane12,
+                    margin_angular, pq_plane, dist_angular},
     [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_manhattan, side_minkowski, sides_minkowski, zero_plane16,
-                      margin_minkowski, pq_plane, dist_manhattan},
+                      af_split_manhattan, side_minkowski, sides_minkowski, side4_minkowski,
+                      zero_plane16, margin_minkowski, pq_plane, dist_manhattan},
     [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), 4, 16, INFINITY, item_dot, af_split_dot, side_dot,
-                sides_dot, zero_plane16, margin_dot, pq_plane, dist_dot},
+                sides_dot, side4_dot, zero_plane16, margin_dot, pq_plane, dist_dot},
     [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), 4, 16, AF_HAMMING_PQ_INITIAL,
-                    item_hamming, af_split_hamming, side_hamming, sides_hamming, zero_plane_hamming,
-                    margin_hamming, pq_hamming, dist_hamming},
+                    item_hamming, af_split_hamming, side_hamming, sides_hamming, side4_hamming,
+                    zero_plane_hamming, margin_hamming, pq_hamming, dist_hamming},
 };
 
 const af_traits *af_traits_of(af_metric m) {

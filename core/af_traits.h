@@ -46,6 +46,10 @@ typedef struct af_traits {
      * row id; returns the rows on side 1. The float metrics take four rows per kernel call. */
     int64_t (*sides)(const af_build_data *d, const void *node, const int32_t *idx, int64_t count,
                      af_kiss64 *rng, unsigned char *side);
+    /* side() of one row against the planes of m <= 4 nodes (each with its own stream), in
+     * order, into out[0..m): a level pass of the batched builder. */
+    void (*side4)(const af_build_data *d, const void *const node[4], af_kiss64 *const rng[4], int m,
+                  const void *vec, unsigned char out[4]);
     /* Annoy's last resort: zero the plane vector before splitting at random. */
     void (*zero_plane)(void *node, int dim);
     /* Signed distance of a query from a split node's plane. */

@@ -105,21 +105,40 @@ static void draw_planes(batch *b) {
     }
 }
 
-/* The pass: every row once, against its node's plane in every tree of the batch. */
+/* The pass: every row once, against its node's plane in every tree of the batch, four planes
+ * per kernel call. Each node still meets its rows in increasing order, so its coin flips are
+ * the depth-first builder's. */
 static void side_pass(batch *b) {
     const af_tree_ctx *c = b->c;
     for (int64_t i = 0; i < b->n_rows; i++) {
         int32_t r = b->rows[i];
         const void *x = af_row(c->d, r);
-        for (int k = 0; k < b->count; k++) {
-            btree *t = &b->tree[k];
-            int32_t o = t->owner[r];
-            if (o < 0 || t->failed)
-                continue;
-            pnode *n = &t->p[o];
-            unsigned char s = (unsigned char)c->t->side(c->d, n->plane, x, &n->rng);
-            t->side[r] = s;
-            n->ones += s;
+        const void *plane[4];
+        af_kiss64 *rng[4];
+        pnode *node[4];
+        btree *tree[4];
+        int m = 0;
+        for (int k = 0; k <= b->count; k++) {
+            if (k < b->count) {
+                btree *t = &b->tree[k];
+                int32_t o = t->owner[r];
+                if (o < 0 || t->failed)
+                    continue;
+                node[m] = &t->p[o];
+                tree[m] = t;
+                plane[m] = node[m]->plane;
+                rng[m] = &node[m]->rng;
+                m++;
+            }
+            if (m == 4 || (k == b->count && m > 0)) {
+                unsigned char s[4];
+                c->t->side4(c->d, plane, rng, m, x, s);
+                for (int j = 0; j < m; j++) {
+                    tree[j]->side[r] = s[j];
+                    node[j]->ones += s[j];
+                }
+                m = 0;
+            }
         }
     }
 }
