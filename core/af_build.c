@@ -88,8 +88,8 @@ static int prepare_data(const af_build_params *p, const void *vectors, int64_t n
 }
 
 /* Concatenate the trees; child node ids move by the number of nodes of the trees before. */
-static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, af_shard_trees *out,
-                       af_error *err) {
+static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, int threads,
+                       af_shard_trees *out, af_error *err) {
     int K = af_leaf_capacity(p->metric, p->dim);
     size_t s = af_node_size(p->metric, p->dim), off_c = af_traits_of(p->metric)->off_children;
     int64_t total = 0;
@@ -104,9 +104,17 @@ static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, 
     if (!out->nodes || !out->roots)
         return af_fail(err, AF_E_INTERNAL, "build: out of memory for %lld tree nodes",
                        (long long)total);
-    int64_t start = 0;
+    int64_t *start = malloc((size_t)p->n_trees * sizeof *start);
+    if (!start)
+        return af_fail(err, AF_E_INTERNAL, "build: out of memory");
+    start[0] = 0;
+    for (int t = 1; t < p->n_trees; t++)
+        start[t] = start[t - 1] + trees[t - 1].count;
+        /* In parallel: the copy is mostly first touches of fresh pages, which threads share well.
+         */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int t = 0; t < p->n_trees; t++) {
-        unsigned char *dst = out->nodes + (size_t)start * s;
+        unsigned char *dst = out->nodes + (size_t)start[t] * s;
         memcpy(dst, trees[t].nodes, (size_t)trees[t].count * s);
         for (int64_t j = 0; j < trees[t].count; j++) {
             unsigned char *node = dst + (size_t)j * s;
@@ -115,12 +123,12 @@ static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, 
             for (int c = 0; c < 2; c++) {
                 int32_t id = af_get_i32(node, off_c + 4 * (size_t)c);
                 if (id >= n)
-                    af_put_i32(node, off_c + 4 * (size_t)c, (int32_t)(id + start));
+                    af_put_i32(node, off_c + 4 * (size_t)c, (int32_t)(id + start[t]));
             }
         }
-        out->roots[t] = trees[t].root + start;
-        start += trees[t].count;
+        out->roots[t] = trees[t].root + start[t];
     }
+    free(start);
     out->n_nodes = total;
     return 0;
 }
@@ -177,7 +185,7 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
                          "build: out of memory (or of 32-bit node ids) in tree %d of shard %lld", t,
                          (long long)p->shard);
     if (rc == 0)
-        rc = concatenate(p, n, trees, out, err);
+        rc = concatenate(p, n, trees, threads, out, err);
     for (int t = 0; t < p->n_trees; t++)
         free(trees[t].nodes);
     free(trees);
