@@ -386,16 +386,30 @@ static int64_t count_skipped(const build_plan *p, const uint8_t *na) {
     return all;
 }
 
-/* Write the file, publish it, then the sidecar. */
+/* The item nodes first, as soon as the rows are read (they do not depend on the trees), and
+ * their writeback to disk started, so that the disk works while the trees are built. */
+static int write_item_nodes(af_index_writer *writer, const build_plan *p, const void *vectors,
+                            const uint8_t *na, double dot_max_norm, af_error *err) {
+    /* a full disk fails here, before any node is written (the trees' blocks come later) */
+    if (af_index_writer_reserve(writer, p->n_rows, err) != 0)
+        return -1;
+    af_progress *prog = af_progress_start("writing item nodes", "rows", (uint64_t)p->n_rows);
+    int rc = write_items(writer, p, vectors, na, dot_max_norm, err);
+    af_progress_update(prog, (uint64_t)p->n_rows);
+    af_progress_finish(prog);
+    if (rc == 0)
+        af_index_writer_start_writeback(writer, p->row_lo, p->row_hi - p->row_lo);
+    return rc;
+}
+
+/* Write the trees, flush the file while it is checksummed, publish it, then the sidecar. */
 static int write_index(const af_job *job, af_index_writer *writer, const build_plan *p,
-                       const void *vectors, const uint8_t *na, double dot_max_norm,
-                       const local_shards *ls, const layout *lay, af_error *err) {
+                       const uint8_t *na, const local_shards *ls, const layout *lay,
+                       af_error *err) {
     const af_config *c = &job->cfg;
     int64_t skipped = count_skipped(p, na);
-    af_progress *prog = af_progress_start("writing index", "nodes", (uint64_t)lay->n_nodes);
-    int rc = write_items(writer, p, vectors, na, dot_max_norm, err);
-    if (rc == 0)
-        rc = write_trees(writer, p, ls, lay, err);
+    af_progress *prog = af_progress_start("writing trees", "nodes", (uint64_t)lay->n_nodes);
+    int rc = write_trees(writer, p, ls, lay, err);
     af_progress_update(prog, (uint64_t)lay->n_nodes);
     af_progress_finish(prog);
     if (rc == 0)
@@ -404,9 +418,15 @@ static int write_index(const af_job *job, af_index_writer *writer, const build_p
         af_index_writer_discard(writer);
         return -1;
     }
+    /* The flush waits on the disk; the checksums only read the cached pages: both at once. */
+    af_index_writer_sync_begin(writer);
     index_sums sums;
-    if (compute_sums(job, writer->tmp_path, &sums, err) != 0 ||
-        af_index_writer_publish(writer, err) != 0) {
+    rc = compute_sums(job, writer->tmp_path, &sums, err);
+    af_phase_begin("sync index");
+    if (rc == 0)
+        rc = af_index_writer_sync_end(writer, err); /* the wait that was left */
+    af_phase_end("sync index", 0);
+    if (rc != 0 || af_index_writer_publish(writer, err) != 0) {
         af_index_writer_discard(writer);
         return -1;
     }
@@ -448,6 +468,10 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
         double mine = local_max_norm(&p, vectors, na);
         MPI_Allreduce(&mine, &dot_max_norm, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     }
+    af_phase_begin("write items");
+    if (rc == 0)
+        rc = write_item_nodes(&writer, &p, vectors, na, dot_max_norm, err);
+    af_phase_end("write items", (uint64_t)p.n_rows);
     af_phase_begin("build trees");
     if (rc == 0) {
         failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
@@ -471,11 +495,11 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
                                        lay.node_start[p.shard_lo + i], err) != 0;
         rc = af_mpi_agree(failed, err);
     }
-    if (rc == 0) /* a full disk fails now, before the nodes are written */
+    if (rc == 0) /* a full disk fails now, before the trees are written */
         rc = af_index_writer_reserve(&writer, lay.n_nodes, err);
     af_phase_begin("write index");
     if (rc == 0)
-        rc = write_index(job, &writer, &p, vectors, na, dot_max_norm, &ls, &lay, err);
+        rc = write_index(job, &writer, &p, na, &ls, &lay, err);
     else
         af_index_writer_discard(&writer);
     af_phase_end("write index", (uint64_t)p.n_rows);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@ int af_index_writer_open(af_index_writer *w, const char *final_path, size_t node
                          int overwrite, af_error *err) {
     memset(w, 0, sizeof *w);
     w->lock_fd = -1;
+    w->sync_fd = -1;
     w->node_size = node_size;
     snprintf(w->final_path, sizeof w->final_path, "%s", final_path);
     af_world world = af_world_get();
@@ -92,17 +94,67 @@ int af_index_writer_reserve(af_index_writer *w, int64_t n_nodes, af_error *err) 
     return af_mpi_agree(failed, err);
 }
 
+/* This rank's own descriptor of the temporary file (MPI-IO keeps its own to itself). */
+static int own_fd(af_index_writer *w) {
+    if (w->sync_fd < 0 && w->tmp_path[0])
+        w->sync_fd = open(w->tmp_path, O_WRONLY | O_CLOEXEC);
+    return w->sync_fd;
+}
+
+void af_index_writer_start_writeback(af_index_writer *w, int64_t first_node, int64_t count) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    int fd = own_fd(w);
+    if (fd >= 0 && count > 0) /* errors show again, and are reported, at the flush */
+        (void)sync_file_range(fd, (off_t)first_node * (off_t)w->node_size,
+                              (off_t)count * (off_t)w->node_size, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)w, (void)first_node, (void)count;
+#endif
+}
+
 int af_index_writer_close(af_index_writer *w, af_error *err) {
-    int rc = MPI_File_sync(w->fh);
+    int rc = MPI_File_close(&w->fh);
+    w->open = 0;
     int failed = rc != MPI_SUCCESS;
     if (failed)
         af_fail_mpi(err, rc, w->final_path);
-    rc = MPI_File_close(&w->fh);
-    w->open = 0;
-    if (rc != MPI_SUCCESS && !failed) {
-        failed = 1;
-        af_fail_mpi(err, rc, w->final_path);
+    if (af_mpi_agree(failed, err) != 0) {
+        af_index_writer_discard(w);
+        return -1;
     }
+    return 0;
+}
+
+static void *flush_file(void *arg) {
+    af_index_writer *w = arg;
+    int rc;
+    do
+        rc = fdatasync(w->sync_fd);
+    while (rc != 0 && errno == EINTR);
+    w->sync_errno = rc == 0 ? 0 : errno;
+    return NULL;
+}
+
+void af_index_writer_sync_begin(af_index_writer *w) {
+    w->sync_errno = own_fd(w) < 0 ? errno : 0;
+    if (w->sync_errno == 0) {
+        w->syncing = pthread_create(&w->thread, NULL, flush_file, w) == 0;
+        if (!w->syncing)
+            flush_file(w); /* no thread: flush here */
+    }
+}
+
+static void join_flush(af_index_writer *w) {
+    if (w->syncing)
+        pthread_join(w->thread, NULL);
+    w->syncing = 0;
+}
+
+int af_index_writer_sync_end(af_index_writer *w, af_error *err) {
+    join_flush(w);
+    int failed = w->sync_errno != 0;
+    if (failed)
+        af_fail_errno(err, AF_E_OUTPUT, w->sync_errno, "cannot write index %s", w->final_path);
     if (af_mpi_agree(failed, err) != 0) {
         af_index_writer_discard(w);
         return -1;
@@ -122,6 +174,10 @@ int af_index_writer_publish(af_index_writer *w, af_error *err) {
 }
 
 void af_index_writer_discard(af_index_writer *w) {
+    join_flush(w);
+    if (w->sync_fd >= 0)
+        close(w->sync_fd);
+    w->sync_fd = -1;
     if (w->open)
         MPI_File_close(&w->fh);
     w->open = 0;

@@ -11,12 +11,17 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct af_index_writer {
     MPI_File fh;
     int open;
+    int sync_fd;      /* this rank's own descriptor for writeback and the flush, or -1 */
+    int syncing;      /* a flush thread runs */
+    int sync_errno;   /* its result */
+    pthread_t thread; /* the flush */
     size_t node_size;
     char tmp_path[PATH_MAX];
     char final_path[PATH_MAX];
@@ -36,8 +41,22 @@ int af_index_writer_reserve(af_index_writer *w, int64_t n_nodes, af_error *err);
 int af_index_writer_put(af_index_writer *w, int64_t first_node, const void *nodes, int64_t count,
                         af_error *err);
 
-/* Collective: flush and close; the whole file is then durable under w->tmp_path. */
+/* Not collective, advisory: start writing back to disk the nodes [first_node, +count) that
+ * this rank has put, without waiting (Linux sync_file_range), so that the disk works while the
+ * job goes on (item nodes are written before the trees are built); the final flush then has
+ * little left to wait for. */
+void af_index_writer_start_writeback(af_index_writer *w, int64_t first_node, int64_t count);
+
+/* Collective: close; the whole file is then under w->tmp_path, not yet durable. */
 int af_index_writer_close(af_index_writer *w, af_error *err);
+
+/* Not collective: flush the closed file to disk in a background thread (fdatasync of this
+ * rank's own descriptor: the pages cached on its node, as MPI_File_sync would), so that the
+ * checksums, which only read, run meanwhile. */
+void af_index_writer_sync_begin(af_index_writer *w);
+
+/* Collective: wait for the flush; the file is then durable. */
+int af_index_writer_sync_end(af_index_writer *w, af_error *err);
 
 /* Collective: rename the closed file into place. */
 int af_index_writer_publish(af_index_writer *w, af_error *err);
