@@ -309,11 +309,8 @@ static int read_rows(h5_state *s, uint64_t r0, uint64_t r1, void *dst, hid_t mem
         uint64_t a = r0 + p * step < r1 ? r0 + p * step : r1;
         uint64_t b = a + step < r1 ? a + step : r1;
         char *out = (char *)dst + (a - r0) * cols * msize;
-        failed = read_piece(s, dxpl, a, b,
-                            b == a ? none
-                            : tmp  ? tmp
-                                   : out,
-                            mem_type, convert, err) != 0;
+        void *buf = tmp ? tmp : out;
+        failed = read_piece(s, dxpl, a, b, b > a ? buf : none, mem_type, convert, err) != 0;
         if (!failed && tmp && b > a)
             memcpy(out, tmp, (b - a) * cols * msize);
         rc = s->collective ? af_mpi_agree_comm(s->comm, failed, err) : -failed;
