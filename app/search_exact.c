@@ -29,22 +29,23 @@ static int search(void *ctx, const void *queries, int64_t nq, int64_t first_row,
 af_exact_searcher *af_exact_searcher_open(const af_job *job, af_searcher_ops *ops, af_error *err) {
     af_exact_searcher *s = calloc(1, sizeof *s);
     int failed = s == NULL;
-    if (failed) {
+    if (failed)
         af_fail(err, AF_E_INTERNAL, "out of memory");
-    } else {
-        s->job = job;
-        af_metric_parse(af_config_metric_name(job->cfg.index.metric), &s->metric);
-        s->dim = af_vector_dim(s->metric, job->ref.cols);
-        s->row_lo = af_block_start((int64_t)job->ref.rows, job->world.size, job->world.rank);
-        s->n_rows = af_block_size((int64_t)job->ref.rows, job->world.size, job->world.rank);
-        if (job->query.cols != job->ref.cols)
-            failed = af_fail(err, AF_E_MISMATCH, "%s has %" PRIu64 " columns but %s has %" PRIu64,
-                             job->cfg.query.path, job->query.cols, job->cfg.reference.path,
-                             job->ref.cols) != 0;
-        else
-            failed = af_read_reference_rows(job, s->metric, s->row_lo, s->n_rows, &s->vectors,
-                                            &s->na, err) != 0;
-    }
+    /* agreed first: the reference read below is collective, every rank must reach it */
+    if (af_mpi_agree(failed, err) != 0)
+        return NULL;
+    s->job = job;
+    af_metric_parse(af_config_metric_name(job->cfg.index.metric), &s->metric);
+    s->dim = af_vector_dim(s->metric, job->ref.cols);
+    s->row_lo = af_block_start((int64_t)job->ref.rows, job->world.size, job->world.rank);
+    s->n_rows = af_block_size((int64_t)job->ref.rows, job->world.size, job->world.rank);
+    if (job->query.cols != job->ref.cols) /* the same on every rank: from the broadcast job */
+        failed = af_fail(err, AF_E_MISMATCH, "%s has %" PRIu64 " columns but %s has %" PRIu64,
+                         job->cfg.query.path, job->query.cols, job->cfg.reference.path,
+                         job->ref.cols) != 0;
+    else
+        failed = af_read_reference_rows(job, s->metric, s->row_lo, s->n_rows, &s->vectors, &s->na,
+                                        err) != 0;
     if (af_mpi_agree(failed, err) != 0) {
         af_exact_searcher_close(s);
         return NULL;
