@@ -181,6 +181,37 @@ static void check_reads(const char *path, const double *expected, uint64_t rows,
     free(f64), free(f32), free(bits), free(na);
 }
 
+/* Column-major reads go through tiles of 16 columns by 8192 rows: a matrix larger than one tile
+ * both ways (with NA cells on the tiles' edges) reads the same as cell by cell. */
+static void column_major_tiles(void **state) {
+    (void)state;
+    const uint64_t rows = 17000, cols = 37;
+    const af_elem_type types[] = {AF_T_DOUBLE, AF_T_SINGLE, AF_T_SHORT};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        af_elem_type t = types[ti];
+        size_t bytes = rows * cols * af_elem_bits(t) / 8;
+        unsigned char *buf = calloc(bytes, 1);
+        double *expected = malloc(rows * cols * sizeof *expected);
+        for (uint64_t r = 0; r < rows; r++)
+            for (uint64_t c = 0; c < cols; c++) {
+                double v = cell_value(t, r, c);
+                if ((r == 8191 || r == 8192 || r == 16383) && (c == 15 || c == 16))
+                    v = NAN;
+                expected[r * cols + c] = v;
+                put_raw(buf, t, c * rows + r, v);
+            }
+        write_file("tile.data", buf, bytes);
+        char desc[512];
+        snprintf(desc, sizeof desc,
+                 "annforest-matrix: 1\nfile: tile.data\nrows: %llu\ncols: %llu\ntype: %s\n"
+                 "order: column\nna: r\n",
+                 (unsigned long long)rows, (unsigned long long)cols, af_elem_name(t));
+        write_text("tile.afm", desc);
+        check_reads(in_dir("tile.afm"), expected, rows, cols);
+        free(buf), free(expected);
+    }
+}
+
 static void native_all_types_and_orders(void **state) {
     (void)state;
     const uint64_t rows = 301, cols = 7;
@@ -494,6 +525,7 @@ static void bad_native(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(native_all_types_and_orders),
+        cmocka_unit_test(column_major_tiles),
         cmocka_unit_test(bigmemory_types_layouts_views),
         cmocka_unit_test(bigmemory_float_na),
         cmocka_unit_test(native_na_conventions),
