@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Distributed build and query of Fashion-MNIST through annforest at 1 and 2 MPI ranks.
 #   bench/run-mpi.sh [REPEATS]      (default 3: each timing is the best of REPEATS runs)
+# Commands timed: build, query, and run (build + query in one job).
 # Job: configs/fashion-mnist.ini (20 trees per shard, k = 10, job.threads = 1), run from the
 # repository root with `mpirun --oversubscribe -np N --bind-to core`. Two layouts:
 #   fixed     index.shards = 2 at both rank counts: 1 and 2 ranks build the SAME index (bytes
 #             compared) and write the same answers, so the times compare the same work;
 #   per-rank  index.shards = 0 (one shard per rank, the config's default): 2 ranks build a
 #             different, 2-shard index, 1 rank a 1-shard one.
-# Each rank runs under /usr/bin/time (max RSS = its peak memory). Wall time = around mpirun.
+# Each rank runs under /usr/bin/time (max RSS = its peak memory). Wall time = around mpirun;
+# job time = the command's own phase in its run manifest (without mpirun's start-up, ~0.4 s).
 # Writes bench/results/mpi.log (RESULT lines) and bench/results/mpi.md (tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,14 @@ run() {
     echo "RESULT layout=$layout np=$np cmd=$cmd rep=$rep wall=$(echo "$t1 - $t0" | bc) load1=$load1" | tee -a "$LOG"
 }
 
+# job_time LAYOUT NP CMD REP MANIFEST: the job's own time, its top-level phases in the run
+# manifest (build, query, or both for run), i.e. the wall time without the launcher's start-up.
+job_time() {
+    local s
+    s=$($PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(sum(p["seconds"] for p in m["phases"] if "within" not in p and p["name"] in ("build", "query") and sys.argv[2] in (p["name"], "run")))' "$5" "$3")
+    echo "RESULT layout=$1 np=$2 cmd=$3 rep=$4 job=$s" | tee -a "$LOG"
+}
+
 for layout in fixed per-rank; do
     shards=2
     [ $layout = per-rank ] && shards=0
@@ -58,7 +68,13 @@ for layout in fixed per-rank; do
         for rep in $(seq "$REPEATS"); do
             echo "== $layout (index.shards = $shards), $np rank(s), run $rep: build, query"
             run $layout $np build $rep "${sets[@]}" --set output.existing=overwrite
+            job_time $layout $np build $rep $out/train.ann.manifest.json
             run $layout $np query $rep "${sets[@]}"
+            job_time $layout $np query $rep $out/nn_index.desc.manifest.json
+            # build + query in one job: `run` (the index removed first, so that it builds)
+            rm -f "$out"/train.ann "$out"/train.ann.meta
+            run $layout $np run $rep "${sets[@]}"
+            job_time $layout $np run $rep $out/nn_index.desc.manifest.json
         done
     done
 done

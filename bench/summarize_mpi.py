@@ -15,6 +15,7 @@ def main():
         if line.startswith("RESULT "):
             rows.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
     wall = defaultdict(list)       # (layout, cmd, np) -> [wall]
+    job = defaultdict(list)        # (layout, cmd, np) -> [job seconds, from the manifest]
     rank_el = defaultdict(list)    # (layout, cmd, np) -> [max rank elapsed per rep]
     rss = defaultdict(lambda: defaultdict(int))  # (layout, cmd, np) -> rank -> max KiB
     loads = []
@@ -26,6 +27,8 @@ def main():
         if "wall" in r:
             wall[key].append(float(r["wall"]))
             loads.append(float(r["load1"]))
+        elif "job" in r:
+            job[key].append(float(r["job"]))
         else:
             rk = int(r["rank"])
             rss[key][rk] = max(rss[key][rk], int(r["maxrss_kb"]))
@@ -35,11 +38,11 @@ def main():
     out = []
     for layout in ("fixed", "per-rank"):
         out.append(f"### layout: {layout}\n")
-        out.append("| command | ranks | wall s (best of {}) | slowest rank s | peak RSS per rank "
-                   "(MiB) | wall 2/1 (target <= 0.60) | peak RSS 2/1, worst rank (target <= 0.65) |"
-                   .format(len(wall.get((layout, "build", 1), []))))
-        out.append("|---|---|---|---|---|---|---|")
-        for cmd in ("build", "query"):
+        out.append("| command | ranks | wall s (best of {}) | job s | slowest rank s | peak RSS per "
+                   "rank (MiB) | wall 2/1 (target <= 0.60) | job 2/1 | peak RSS 2/1, worst rank "
+                   "(target <= 0.65) |".format(len(wall.get((layout, "build", 1), []))))
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for cmd in ("build", "query", "run"):
             base = (layout, cmd, 1)
             if base not in wall:
                 continue
@@ -50,14 +53,18 @@ def main():
                 w = min(wall[key])
                 el = min(rank_el[key])
                 mem = ", ".join(f"{rss[key][rk] / 1024:.0f}" for rk in sorted(rss[key]))
+                j = min(job[key]) if job.get(key) else float("nan")
                 if np_ == 1:
-                    tr = mr = ""
+                    tr = jr = mr = ""
                 else:
                     t = w / min(wall[base])
+                    jt = j / min(job[base]) if job.get(base) else float("nan")
                     m = max(rss[key].values()) / max(rss[base].values())
                     tr = f"{t:.2f} ({'met' if t <= TIME_TARGET else 'NOT met'})"
+                    jr = f"{jt:.2f} ({'met' if jt <= TIME_TARGET else 'NOT met'})"
                     mr = f"{m:.2f} ({'met' if m <= MEM_TARGET else 'NOT met'})"
-                out.append(f"| {cmd} | {np_} | {w:.2f} | {el:.2f} | {mem} | {tr} | {mr} |")
+                out.append(f"| {cmd} | {np_} | {w:.2f} | {j:.2f} | {el:.2f} | {mem} | {tr} | {jr} "
+                           f"| {mr} |")
         out.append("")
     for r in rows:
         if r.get("check") == "identical":
