@@ -66,9 +66,19 @@ void af_dot4_portable(const float *x, const float *const y[4], int n, float out[
         out[i] = af_dot_portable(x, y[i], n);
 }
 
-static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
-                                    af_hamming_portable, af_pull_portable, af_dot4_portable,
-                                    AF_SIMD_PORTABLE,    "portable"};
+void af_l2sq4_portable(const float *x, const float *const y[4], int n, float out[4]) {
+    for (int i = 0; i < 4; i++)
+        out[i] = af_l2sq_portable(x, y[i], n);
+}
+
+void af_l1x4_portable(const float *x, const float *const y[4], int n, float out[4]) {
+    for (int i = 0; i < 4; i++)
+        out[i] = af_l1_portable(x, y[i], n);
+}
+
+static const af_kernels portable = {
+    af_dot_portable,  af_l2sq_portable,  af_l1_portable,   af_hamming_portable, af_pull_portable,
+    af_dot4_portable, af_l2sq4_portable, af_l1x4_portable, AF_SIMD_PORTABLE,    "portable"};
 
 const af_kernels *af_kernels_for(af_simd_level level) {
     __builtin_cpu_init();

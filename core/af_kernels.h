@@ -23,6 +23,8 @@ typedef struct af_kernels {
     /* out[i] = dot(x, y[i]) for four vectors at once, each to the bit of dot(): four
      * independent chains of additions keep the units busy where one waits on its latency. */
     void (*dot4)(const float *x, const float *const y[4], int n, float out[4]);
+    void (*l2sq4)(const float *x, const float *const y[4], int n, float out[4]);
+    void (*l1x4)(const float *x, const float *const y[4], int n, float out[4]);
     af_simd_level level;
     const char *name;
 } af_kernels;

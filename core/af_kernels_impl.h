@@ -14,6 +14,8 @@ float af_l1_portable(const float *x, const float *y, int n);
 uint64_t af_hamming_portable(const uint64_t *x, const uint64_t *y, int n);
 void af_pull_portable(float *v, const float *y, float norm, int n, int count);
 void af_dot4_portable(const float *x, const float *const y[4], int n, float out[4]);
+void af_l2sq4_portable(const float *x, const float *const y[4], int n, float out[4]);
+void af_l1x4_portable(const float *x, const float *const y[4], int n, float out[4]);
 
 extern const af_kernels af_kernels_avx2;
 extern const af_kernels af_kernels_avx512;

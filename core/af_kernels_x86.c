@@ -91,34 +91,40 @@ AVX2 static void pull_avx2(float *v, const float *y, float norm, int n, int coun
     af_pull_portable(v + z, y + z, norm, n - z, count);
 }
 
-AVX2 static void dot4_avx2(const float *x, const float *const y[4], int n, float out[4]) {
-    __m256 lo[4], hi[4];
-    for (int r = 0; r < 4; r++)
-        lo[r] = hi[r] = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 xl = _mm256_loadu_ps(x + i), xh = _mm256_loadu_ps(x + i + 8);
-        for (int r = 0; r < 4; r++) {
-            lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(xl, _mm256_loadu_ps(y[r] + i)));
-            hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(xh, _mm256_loadu_ps(y[r] + i + 8)));
-        }
+/* Four vectors against one, each in the single kernel's order (four independent chains). */
+#define AVX2_KERNEL4(NAME, TERM)                                                                   \
+    AVX2 static void NAME(const float *x, const float *const y[4], int n, float out[4]) {          \
+        __m256 lo[4], hi[4];                                                                       \
+        for (int r = 0; r < 4; r++)                                                                \
+            lo[r] = hi[r] = _mm256_setzero_ps();                                                   \
+        int i = 0;                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            __m256 xl = _mm256_loadu_ps(x + i), xh = _mm256_loadu_ps(x + i + 8);                   \
+            for (int r = 0; r < 4; r++) {                                                          \
+                lo[r] = _mm256_add_ps(lo[r], TERM(xl, _mm256_loadu_ps(y[r] + i)));                 \
+                hi[r] = _mm256_add_ps(hi[r], TERM(xh, _mm256_loadu_ps(y[r] + i + 8)));             \
+            }                                                                                      \
+        }                                                                                          \
+        int m = n - i;                                                                             \
+        if (m > 0) {                                                                               \
+            __m256 xl = load8_masked(x + i, m);                                                    \
+            __m256 xh = m > 8 ? load8_masked(x + i + 8, m - 8) : _mm256_setzero_ps();              \
+            for (int r = 0; r < 4; r++) {                                                          \
+                lo[r] = _mm256_add_ps(lo[r], TERM(xl, load8_masked(y[r] + i, m)));                 \
+                if (m > 8)                                                                         \
+                    hi[r] = _mm256_add_ps(hi[r], TERM(xh, load8_masked(y[r] + i + 8, m - 8)));     \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++)                                                                \
+            out[r] = reduce8(_mm256_add_ps(lo[r], hi[r]));                                         \
     }
-    int m = n - i;
-    if (m > 0) {
-        __m256 xl = load8_masked(x + i, m);
-        __m256 xh = m > 8 ? load8_masked(x + i + 8, m - 8) : _mm256_setzero_ps();
-        for (int r = 0; r < 4; r++) {
-            lo[r] = _mm256_add_ps(lo[r], _mm256_mul_ps(xl, load8_masked(y[r] + i, m)));
-            if (m > 8)
-                hi[r] = _mm256_add_ps(hi[r], _mm256_mul_ps(xh, load8_masked(y[r] + i + 8, m - 8)));
-        }
-    }
-    for (int r = 0; r < 4; r++)
-        out[r] = reduce8(_mm256_add_ps(lo[r], hi[r]));
-}
 
-const af_kernels af_kernels_avx2 = {dot_avx2,  l2sq_avx2, l1_avx2,      hamming_popcnt,
-                                    pull_avx2, dot4_avx2, AF_SIMD_AVX2, "avx2"};
+AVX2_KERNEL4(dot4_avx2, term_dot8)
+AVX2_KERNEL4(l2sq4_avx2, term_l2_8)
+AVX2_KERNEL4(l1x4_avx2, term_l1_8)
+
+const af_kernels af_kernels_avx2 = {dot_avx2,  l2sq_avx2,  l1_avx2,   hamming_popcnt, pull_avx2,
+                                    dot4_avx2, l2sq4_avx2, l1x4_avx2, AF_SIMD_AVX2,   "avx2"};
 
 /* ---- AVX-512: all 16 partial sums in one register. ---- */
 
@@ -186,30 +192,36 @@ AVX512 static void pull_avx512(float *v, const float *y, float norm, int n, int 
     }
 }
 
-AVX512 static void dot4_avx512(const float *x, const float *const y[4], int n, float out[4]) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 xv = _mm512_loadu_ps(x + i);
-        a0 = _mm512_add_ps(a0, _mm512_mul_ps(xv, _mm512_loadu_ps(y[0] + i)));
-        a1 = _mm512_add_ps(a1, _mm512_mul_ps(xv, _mm512_loadu_ps(y[1] + i)));
-        a2 = _mm512_add_ps(a2, _mm512_mul_ps(xv, _mm512_loadu_ps(y[2] + i)));
-        a3 = _mm512_add_ps(a3, _mm512_mul_ps(xv, _mm512_loadu_ps(y[3] + i)));
+#define AVX512_KERNEL4(NAME, TERM)                                                                 \
+    AVX512 static void NAME(const float *x, const float *const y[4], int n, float out[4]) {        \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                \
+        int i = 0;                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            __m512 xv = _mm512_loadu_ps(x + i);                                                    \
+            a0 = _mm512_add_ps(a0, TERM(xv, _mm512_loadu_ps(y[0] + i)));                           \
+            a1 = _mm512_add_ps(a1, TERM(xv, _mm512_loadu_ps(y[1] + i)));                           \
+            a2 = _mm512_add_ps(a2, TERM(xv, _mm512_loadu_ps(y[2] + i)));                           \
+            a3 = _mm512_add_ps(a3, TERM(xv, _mm512_loadu_ps(y[3] + i)));                           \
+        }                                                                                          \
+        int m = n - i;                                                                             \
+        if (m > 0) {                                                                               \
+            __mmask16 k = (__mmask16)((1u << m) - 1u);                                             \
+            __m512 xv = _mm512_maskz_loadu_ps(k, x + i);                                           \
+            a0 = _mm512_add_ps(a0, TERM(xv, _mm512_maskz_loadu_ps(k, y[0] + i)));                  \
+            a1 = _mm512_add_ps(a1, TERM(xv, _mm512_maskz_loadu_ps(k, y[1] + i)));                  \
+            a2 = _mm512_add_ps(a2, TERM(xv, _mm512_maskz_loadu_ps(k, y[2] + i)));                  \
+            a3 = _mm512_add_ps(a3, TERM(xv, _mm512_maskz_loadu_ps(k, y[3] + i)));                  \
+        }                                                                                          \
+        out[0] = reduce16(a0);                                                                     \
+        out[1] = reduce16(a1);                                                                     \
+        out[2] = reduce16(a2);                                                                     \
+        out[3] = reduce16(a3);                                                                     \
     }
-    int m = n - i;
-    if (m > 0) {
-        __mmask16 k = (__mmask16)((1u << m) - 1u);
-        __m512 xv = _mm512_maskz_loadu_ps(k, x + i);
-        a0 = _mm512_add_ps(a0, _mm512_mul_ps(xv, _mm512_maskz_loadu_ps(k, y[0] + i)));
-        a1 = _mm512_add_ps(a1, _mm512_mul_ps(xv, _mm512_maskz_loadu_ps(k, y[1] + i)));
-        a2 = _mm512_add_ps(a2, _mm512_mul_ps(xv, _mm512_maskz_loadu_ps(k, y[2] + i)));
-        a3 = _mm512_add_ps(a3, _mm512_mul_ps(xv, _mm512_maskz_loadu_ps(k, y[3] + i)));
-    }
-    out[0] = reduce16(a0);
-    out[1] = reduce16(a1);
-    out[2] = reduce16(a2);
-    out[3] = reduce16(a3);
-}
 
-const af_kernels af_kernels_avx512 = {dot_avx512,  l2sq_avx512, l1_avx512,      hamming_popcnt,
-                                      pull_avx512, dot4_avx512, AF_SIMD_AVX512, "avx512"};
+AVX512_KERNEL4(dot4_avx512, term_dot16)
+AVX512_KERNEL4(l2sq4_avx512, term_l2_16)
+AVX512_KERNEL4(l1x4_avx512, term_l1_16)
+
+const af_kernels af_kernels_avx512 = {dot_avx512,     l2sq_avx512, l1_avx512,    hamming_popcnt,
+                                      pull_avx512,    dot4_avx512, l2sq4_avx512, l1x4_avx512,
+                                      AF_SIMD_AVX512, "avx512"};

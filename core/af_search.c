@@ -204,7 +204,8 @@ static void forget_candidates(const af_index_view *v, scratch *sc) {
     }
 }
 
-/* Exact distances of the candidates into the top k. */
+/* Exact distances of the candidates into the top k, four per kernel call (same values, pushed
+ * in the same order as one at a time). */
 static void rank_candidates(const af_searcher *s, scratch *sc, const void *query, int k,
                             int64_t exclude, af_neighbor *out) {
     const af_index_view *v = s->v;
@@ -216,23 +217,37 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
     af_topk_heap h;
     af_topk_heap_reset(&h, sc->top, k);
     enum { AHEAD = 8 };
-    for (int64_t i = -AHEAD; i < sc->n_cand; i++) {
+    const void *vec[4];
+    float item_sq[4];
+    int64_t ids[4];
+    int m = 0;
+    for (int64_t i = -AHEAD; i <= sc->n_cand; i++) {
         if (i + AHEAD < sc->n_cand) { /* the first lines of the node AHEAD candidates on */
             const unsigned char *next = items + (size_t)(sc->cand[i + AHEAD] - v->items.first) * sz;
             for (size_t line = 0; line < sz && line < 256; line += 64)
                 __builtin_prefetch(next + line);
         }
-        if (i < 0)
-            continue;
-        int64_t id = sc->cand[i];
-        if (id == exclude)
-            continue;
-        const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
-        if (af_get_i32(node, AF_OFF_NDESC) != 1) /* a row left out of the index */
-            continue;
-        float item_sq = angular ? af_get_f32(node, AF_OFF_ANGULAR_NORM) : 0.0f;
-        double d = s->t->distance(query, q_sq, node + off_v, item_sq, v->dim, s->k);
-        af_topk_heap_push(&h, sign * d, id);
+        if (i >= 0 && i < sc->n_cand) {
+            int64_t id = sc->cand[i];
+            const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
+            /* not the excluded row, nor a row left out of the index */
+            if (id != exclude && af_get_i32(node, AF_OFF_NDESC) == 1) {
+                vec[m] = node + off_v;
+                item_sq[m] = angular ? af_get_f32(node, AF_OFF_ANGULAR_NORM) : 0.0f;
+                ids[m++] = id;
+            }
+        }
+        if (m == 4 || (i == sc->n_cand && m > 0)) {
+            for (int j = m; j < 4; j++) { /* a short last group repeats its first */
+                vec[j] = vec[0];
+                item_sq[j] = item_sq[0];
+            }
+            double d[4];
+            s->t->distance4(query, q_sq, vec, item_sq, v->dim, s->k, d);
+            for (int j = 0; j < m; j++)
+                af_topk_heap_push(&h, sign * d[j], ids[j]);
+            m = 0;
+        }
     }
     af_topk_heap_drain(&h, out, k, sign);
 }

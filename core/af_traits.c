@@ -253,24 +253,72 @@ static double dist_hamming(const void *a, float sa, const void *b, float sb, int
     return (double)k->hamming(a, b, dim);
 }
 
+/* ---- four distances at once: one 4-way kernel call, then each as distance() finishes it ---- */
+
+static void dist4_euclidean(const void *a, float sa, const void *const b[4], const float sb[4],
+                            int dim, const af_kernels *k, double out[4]) {
+    (void)sa, (void)sb;
+    float d[4];
+    k->l2sq4(a, (const float *const *)b, dim, d);
+    for (int j = 0; j < 4; j++)
+        out[j] = sqrt(d[j] > 0 ? (double)d[j] : 0.0);
+}
+
+static void dist4_manhattan(const void *a, float sa, const void *const b[4], const float sb[4],
+                            int dim, const af_kernels *k, double out[4]) {
+    (void)sa, (void)sb;
+    float d[4];
+    k->l1x4(a, (const float *const *)b, dim, d);
+    for (int j = 0; j < 4; j++)
+        out[j] = d[j] > 0 ? (double)d[j] : 0.0;
+}
+
+static void dist4_angular(const void *a, float sa, const void *const b[4], const float sb[4],
+                          int dim, const af_kernels *k, double out[4]) {
+    float pp = sa != 0 ? sa : k->dot(a, a, dim);
+    float pq[4];
+    k->dot4(a, (const float *const *)b, dim, pq);
+    for (int j = 0; j < 4; j++) {
+        float qq = sb[j] != 0 ? sb[j] : k->dot(b[j], b[j], dim);
+        float ppqq = pp * qq;
+        float d = ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq[j] / (double)sqrtf(ppqq)) : 2.0f;
+        out[j] = sqrt(d > 0 ? (double)d : 0.0);
+    }
+}
+
+static void dist4_dot(const void *a, float sa, const void *const b[4], const float sb[4], int dim,
+                      const af_kernels *k, double out[4]) {
+    (void)sa, (void)sb;
+    float d[4];
+    k->dot4(a, (const float *const *)b, dim, d);
+    for (int j = 0; j < 4; j++)
+        out[j] = (double)d[j];
+}
+
+static void dist4_hamming(const void *a, float sa, const void *const b[4], const float sb[4],
+                          int dim, const af_kernels *k, double out[4]) {
+    for (int j = 0; j < 4; j++)
+        out[j] = dist_hamming(a, sa, b[j], sb[j], dim, k);
+}
+
 /* Hamming's root priority: large, and exact in float after the few decrements of a descent. */
 #define AF_HAMMING_PQ_INITIAL 8388608.0f
 
 static const af_traits table[AF_METRIC_COUNT] = {
     [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
                       af_split_euclidean, side_minkowski, sides_minkowski, side4_minkowski,
-                      zero_plane16, margin_minkowski, pq_plane, dist_euclidean},
+                      zero_plane16, margin_minkowski, pq_plane, dist_euclidean, dist4_euclidean},
     [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), 4, 12, INFINITY, item_angular,
                     af_split_angular, side_angular, sides_angular, side4_angular, zero_plane12,
-                    margin_angular, pq_plane, dist_angular},
+                    margin_angular, pq_plane, dist_angular, dist4_angular},
     [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
                       af_split_manhattan, side_minkowski, sides_minkowski, side4_minkowski,
-                      zero_plane16, margin_minkowski, pq_plane, dist_manhattan},
+                      zero_plane16, margin_minkowski, pq_plane, dist_manhattan, dist4_manhattan},
     [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), 4, 16, INFINITY, item_dot, af_split_dot, side_dot,
-                sides_dot, side4_dot, zero_plane16, margin_dot, pq_plane, dist_dot},
+                sides_dot, side4_dot, zero_plane16, margin_dot, pq_plane, dist_dot, dist4_dot},
     [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), 4, 16, AF_HAMMING_PQ_INITIAL,
                     item_hamming, af_split_hamming, side_hamming, sides_hamming, side4_hamming,
-                    zero_plane_hamming, margin_hamming, pq_hamming, dist_hamming},
+                    zero_plane_hamming, margin_hamming, pq_hamming, dist_hamming, dist4_hamming},
 };
 
 const af_traits *af_traits_of(af_metric m) {

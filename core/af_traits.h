@@ -60,6 +60,10 @@ typedef struct af_traits {
      * else 0 (then computed). */
     double (*distance)(const void *a, float sq_a, const void *b, float sq_b, int dim,
                        const af_kernels *k);
+    /* distance() of a against four vectors b[0..4) at once (sq_b as above), each to the bit of
+     * distance(): the float metrics take one 4-way kernel call. */
+    void (*distance4)(const void *a, float sq_a, const void *const b[4], const float sq_b[4],
+                      int dim, const af_kernels *k, double out[4]);
 } af_traits;
 
 const af_traits *af_traits_of(af_metric m);

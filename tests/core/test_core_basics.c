@@ -8,6 +8,7 @@
 
 #include "af_kernels.h"
 #include "af_kiss.h"
+#include "af_traits.h"
 #include "core_fixtures.h"
 
 /* First outputs of Annoy's Kiss64Random (kissrandom.h, RcppAnnoy 0.0.20), printed by a C++
@@ -174,14 +175,18 @@ static void kernels_agree(void **state) {
             float kd = k->dot(x, y, n), kl2 = k->l2sq(x, y, n), kl1 = k->l1(x, y, n);
             if (memcmp(&pd, &kd, 4) || memcmp(&pl2, &kl2, 4) || memcmp(&pl1, &kl1, 4))
                 fail_msg("%s differs from portable at n=%d", k->name, n);
-            /* four at once: each equal to its own dot(), whatever its neighbours hold */
+            /* four at once: each equal to its own single kernel, whatever its neighbours hold */
             const float *four[4] = {y, x, y + (n < 300 ? 1 : 0), x};
-            float got[4];
-            k->dot4(x, four, n, got);
+            float got[3][4];
+            k->dot4(x, four, n, got[0]);
+            k->l2sq4(x, four, n, got[1]);
+            k->l1x4(x, four, n, got[2]);
             for (int r = 0; r < 4; r++) {
-                float want = portable->dot(x, four[r], n);
-                if (memcmp(&want, &got[r], 4))
-                    fail_msg("%s dot4 row %d differs from dot at n=%d", k->name, r, n);
+                float want[3] = {portable->dot(x, four[r], n), portable->l2sq(x, four[r], n),
+                                 portable->l1(x, four[r], n)};
+                for (int w = 0; w < 3; w++)
+                    if (memcmp(&want[w], &got[w][r], 4))
+                        fail_msg("%s 4-way kernel %d, row %d differs at n=%d", k->name, w, r, n);
             }
         }
         for (int n = 1; n <= 70; n += 3) {      /* two-means update: element-wise, exact */
@@ -208,6 +213,44 @@ static void kernels_agree(void **state) {
 
 static af_neighbor nb(int64_t id, double d) {
     return (af_neighbor){id, d};
+}
+
+/* Each metric's four-at-once distance equals its one-at-a-time distance, to the bit (angular:
+ * with and without the stored squared norms, and against a zero vector). */
+static void distance4_equals_distance(void **state) {
+    (void)state;
+    const af_kernels *k = af_kernels_best();
+    uint64_t s = 11;
+    enum { dim = 37 };
+    float a[dim], b[4][dim];
+    uint64_t ha[dim], hb[4][dim];
+    for (int i = 0; i < dim; i++) {
+        a[i] = (float)fx_normal(&s);
+        ha[i] = fx_next(&s);
+        for (int j = 0; j < 4; j++) {
+            b[j][i] = j == 2 ? 0.0f : (float)fx_normal(&s) * (float)(j + 1);
+            hb[j][i] = fx_next(&s);
+        }
+    }
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        const af_traits *t = af_traits_of((af_metric)m);
+        int hamming = m == AF_HAMMING;
+        const void *va = hamming ? (const void *)ha : (const void *)a;
+        const void *vb[4];
+        float sb[4];
+        for (int j = 0; j < 4; j++) {
+            vb[j] = hamming ? (const void *)hb[j] : (const void *)b[j];
+            sb[j] = m == AF_ANGULAR && j % 2 ? k->dot(b[j], b[j], dim) : 0.0f;
+        }
+        float sa = m == AF_ANGULAR ? k->dot(a, a, dim) : 0.0f;
+        double got[4];
+        t->distance4(va, sa, vb, sb, dim, k, got);
+        for (int j = 0; j < 4; j++) {
+            double want = t->distance(va, sa, vb[j], sb[j], dim, k);
+            if (memcmp(&want, &got[j], sizeof want))
+                fail_msg("%s: distance4[%d] = %.17g, distance = %.17g", t->name, j, got[j], want);
+        }
+    }
 }
 
 static void topk_merge_orders(void **state) {
@@ -253,7 +296,7 @@ int main(void) {
         cmocka_unit_test(kiss64_matches_annoy),      cmocka_unit_test(tree_seeds_differ),
         cmocka_unit_test(metric_names_and_layouts),  cmocka_unit_test(item_nodes_as_annoy),
         cmocka_unit_test(distances_match_reference), cmocka_unit_test(kernels_agree),
-        cmocka_unit_test(topk_merge_orders),
+        cmocka_unit_test(topk_merge_orders),         cmocka_unit_test(distance4_equals_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
