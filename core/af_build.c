@@ -2,7 +2,8 @@
  * bytes), then concatenated in tree order. See af_forest.h for the layout rules.
  *
  * The trees are built in batches that read the rows once per level for all their trees
- * (af_tree_batch.c); the threads take whole batches. Every node draws from its own random
+ * (af_tree_batch.c), down to splits small enough to finish depth first in cache; the threads
+ * take whole batches. Every node draws from its own random
  * stream, so neither the batching nor the threads change a byte. */
 #include <math.h>
 #include <omp.h>

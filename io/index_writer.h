@@ -3,7 +3,8 @@
  * The file is created under a temporary name beside its destination (rank 0, exclusively),
  * every rank writes node ranges at their final positions with collective writes, and only when
  * the whole file is durable does rank 0 rename it into place. Nothing under the final name is
- * ever partial. All functions are collective over MPI_COMM_WORLD and agree on failure. */
+ * ever partial. The functions are collective over MPI_COMM_WORLD and agree on failure, but for
+ * the two marked "not collective" (starting writeback, starting the flush), which never fail. */
 #ifndef AF_INDEX_WRITER_H
 #define AF_INDEX_WRITER_H
 
