@@ -188,6 +188,12 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
             met += nd > 0 ? nd : 0;
         } else {
             int64_t left = af_get_i32(node, off_c), right = af_get_i32(node, off_c + 4);
+            /* the children are read soon (the nearer one usually next): start fetching them */
+            const unsigned char *cn[2] = {af_index_node(v, left), af_index_node(v, right)};
+            for (int c = 0; c < 2; c++)
+                if (cn[c])
+                    for (size_t line = 0; line < v->node_size && line < 512; line += 64)
+                        __builtin_prefetch(cn[c] + line);
             float margin = s->t->margin(node, query, v->dim, s->k);
             if (pq_push(sc, s->t->pq_distance(top.pri, margin, 1), right) < 0 ||
                 pq_push(sc, s->t->pq_distance(top.pri, margin, 0), left) < 0)
