@@ -11,6 +11,7 @@
  * TRAIN and TEST are raw row-major float32 files. Results are printed as lines
  * "RESULT key=value ..." for bench/summarize.py. */
 #include <cblas.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ static built build_forest(const float *train, int64_t n, int dim, int n_trees, i
     b.items = malloc((size_t)n * node);
     if (!b.items)
         bench_die("out of memory", "item nodes");
+    omp_set_num_threads(threads); /* the item nodes are filled by OpenMP's threads too */
     af_item_nodes_fill(AF_EUCLIDEAN, dim, train, n, NULL, b.items, 0.0);
     double t1 = bench_now();
     /* AF_TREE_BATCH: trees per pass (0 = annforest's default, 1 = depth first, Annoy's order);

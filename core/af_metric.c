@@ -73,6 +73,8 @@ void af_item_nodes_fill(af_metric m, int dim, const void *vectors, int64_t n,
     const af_traits *t = af_traits_of(m);
     const af_kernels *k = af_kernels_best();
     size_t s = af_node_size(m, dim), row = (size_t)dim * t->elem_size;
+    /* every node on its own: OpenMP's threads (the job's) share the rows, the bytes are the same */
+#pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; i++) {
         unsigned char *node = (unsigned char *)nodes_out + (size_t)i * s;
         if (skip && skip[i])

@@ -58,8 +58,8 @@ double af_block_max_norm(af_metric m, int dim, const void *vectors, int64_t n);
  * A row left out of the index (NA) gets an all-zero node instead, as Annoy leaves an id that
  * was never added. */
 void af_item_node_init(af_metric m, int dim, const void *vec, void *node_out, double dot_max_norm);
-/* The same for n contiguous rows into n contiguous nodes; rows with skip[i] != 0 (skip may be
- * NULL) get all-zero nodes. */
+/* The same for n contiguous rows into n contiguous nodes, by OpenMP's threads; rows with
+ * skip[i] != 0 (skip may be NULL) get all-zero nodes. */
 void af_item_nodes_fill(af_metric m, int dim, const void *vectors, int64_t n,
                         const unsigned char *skip, void *nodes_out, double dot_max_norm);
 
