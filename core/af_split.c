@@ -39,9 +39,7 @@ static float centroid_distance(tm_kind kind, const af_build_data *d, const centr
     }
     float pp = c->extra != 0 ? c->extra : d->k->dot(c->v, c->v, d->dim);
     float qq = d->sqnorm[row] != 0 ? d->sqnorm[row] : d->k->dot(y, y, d->dim);
-    float pq = d->k->dot(c->v, y, d->dim);
-    float ppqq = pp * qq;
-    return ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq / (double)sqrtf(ppqq)) : 2.0f;
+    return af_angular_sq(pp, qq, d->k->dot(c->v, y, d->dim));
 }
 
 static void scale(float *v, int dim, float by) {

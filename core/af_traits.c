@@ -52,17 +52,33 @@ static void item_hamming(int dim, const void *vec, void *node, float dot_max_nor
 
 /* ---- planes: margin, side ---- */
 
+typedef enum { BIAS_MINKOWSKI, BIAS_ANGULAR, BIAS_DOT } plane_bias;
+
+/* The margin from the plane's dot product with the query: the plane's offset added. */
+static inline float biased(plane_bias b, const void *node, float dot) {
+    switch (b) {
+    case BIAS_MINKOWSKI:
+        return af_get_f32(node, AF_OFF_MINKOWSKI_A) + dot;
+    case BIAS_DOT: {
+        float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
+        return dot + f * f;
+    }
+    case BIAS_ANGULAR:
+        break;
+    }
+    return dot;
+}
+
 static float margin_minkowski(const void *node, const void *q, int dim, const af_kernels *k) {
-    return af_get_f32(node, AF_OFF_MINKOWSKI_A) + k->dot(vec_f(node, 16), q, dim);
+    return biased(BIAS_MINKOWSKI, node, k->dot(vec_f(node, 16), q, dim));
 }
 
 static float margin_angular(const void *node, const void *q, int dim, const af_kernels *k) {
-    return k->dot(vec_f(node, 12), q, dim);
+    return biased(BIAS_ANGULAR, node, k->dot(vec_f(node, 12), q, dim));
 }
 
 static float margin_dot(const void *node, const void *q, int dim, const af_kernels *k) {
-    float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
-    return k->dot(vec_f(node, 16), q, dim) + f * f;
+    return biased(BIAS_DOT, node, k->dot(vec_f(node, 16), q, dim));
 }
 
 /* Hamming planes are one bit: v[0] is its position, counted from the top of each word. */
@@ -95,23 +111,6 @@ static int side_hamming(const af_build_data *d, const void *node, const void *v,
 }
 
 /* ---- sides of many rows: one plane against four rows per dot4 call ---- */
-
-typedef enum { BIAS_MINKOWSKI, BIAS_ANGULAR, BIAS_DOT } plane_bias;
-
-/* The margin from the plane's dot product, as the margin_* functions above compute it. */
-static inline float biased(plane_bias b, const void *node, float dot) {
-    switch (b) {
-    case BIAS_MINKOWSKI:
-        return af_get_f32(node, AF_OFF_MINKOWSKI_A) + dot;
-    case BIAS_DOT: {
-        float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
-        return dot + f * f;
-    }
-    case BIAS_ANGULAR:
-        break;
-    }
-    return dot;
-}
 
 /* Rows ahead of use whose first cache lines are requested early (they are scattered). */
 #define SIDES_PREFETCH 8
@@ -216,18 +215,25 @@ static float pq_hamming(float parent, float margin, int child) {
 
 /* ---- reported distances ---- */
 
+/* A squared distance as reported: its root, never of a negative rounding. */
+static double root_of(float sq) {
+    return sqrt(sq > 0 ? (double)sq : 0.0);
+}
+
+static double nonnegative(float d) {
+    return d > 0 ? (double)d : 0.0;
+}
+
 static double dist_euclidean(const void *a, float sa, const void *b, float sb, int dim,
                              const af_kernels *k) {
     (void)sa, (void)sb;
-    float d = k->l2sq(a, b, dim);
-    return sqrt(d > 0 ? (double)d : 0.0);
+    return root_of(k->l2sq(a, b, dim));
 }
 
 static double dist_manhattan(const void *a, float sa, const void *b, float sb, int dim,
                              const af_kernels *k) {
     (void)sa, (void)sb;
-    float d = k->l1(a, b, dim);
-    return d > 0 ? (double)d : 0.0;
+    return nonnegative(k->l1(a, b, dim));
 }
 
 /* Annoy's angular: (a/|a| - b/|b|)^2 = 2 - 2cos, 2 when either is zero; reported as its root. */
@@ -235,10 +241,7 @@ static double dist_angular(const void *a, float sa, const void *b, float sb, int
                            const af_kernels *k) {
     float pp = sa != 0 ? sa : k->dot(a, a, dim);
     float qq = sb != 0 ? sb : k->dot(b, b, dim);
-    float pq = k->dot(a, b, dim);
-    float ppqq = pp * qq;
-    float d = ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq / (double)sqrtf(ppqq)) : 2.0f;
-    return sqrt(d > 0 ? (double)d : 0.0);
+    return root_of(af_angular_sq(pp, qq, k->dot(a, b, dim)));
 }
 
 static double dist_dot(const void *a, float sa, const void *b, float sb, int dim,
@@ -261,7 +264,7 @@ static void dist4_euclidean(const void *a, float sa, const void *const b[4], con
     float d[4];
     k->l2sq4(a, (const float *const *)b, dim, d);
     for (int j = 0; j < 4; j++)
-        out[j] = sqrt(d[j] > 0 ? (double)d[j] : 0.0);
+        out[j] = root_of(d[j]);
 }
 
 static void dist4_manhattan(const void *a, float sa, const void *const b[4], const float sb[4],
@@ -270,7 +273,7 @@ static void dist4_manhattan(const void *a, float sa, const void *const b[4], con
     float d[4];
     k->l1x4(a, (const float *const *)b, dim, d);
     for (int j = 0; j < 4; j++)
-        out[j] = d[j] > 0 ? (double)d[j] : 0.0;
+        out[j] = nonnegative(d[j]);
 }
 
 static void dist4_angular(const void *a, float sa, const void *const b[4], const float sb[4],
@@ -280,9 +283,7 @@ static void dist4_angular(const void *a, float sa, const void *const b[4], const
     k->dot4(a, (const float *const *)b, dim, pq);
     for (int j = 0; j < 4; j++) {
         float qq = sb[j] != 0 ? sb[j] : k->dot(b[j], b[j], dim);
-        float ppqq = pp * qq;
-        float d = ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq[j] / (double)sqrtf(ppqq)) : 2.0f;
-        out[j] = sqrt(d > 0 ? (double)d : 0.0);
+        out[j] = root_of(af_angular_sq(pp, qq, pq[j]));
     }
 }
 

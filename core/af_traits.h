@@ -3,6 +3,7 @@
 #ifndef AF_TRAITS_H
 #define AF_TRAITS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -71,6 +72,13 @@ const af_traits *af_traits_of(af_metric m);
 /* Floats of scratch create_split needs. */
 static inline size_t af_split_scratch_floats(int dim) {
     return 4 * (size_t)dim + 16;
+}
+
+/* Annoy's angular distance, squared, from dot(a, a), dot(b, b) and dot(a, b): 2 - 2 cos, and 2
+ * when either vector is zero. Two-means and the reported distances share it. */
+static inline float af_angular_sq(float pp, float qq, float pq) {
+    float ppqq = pp * qq;
+    return ppqq > 0 ? (float)(2.0 - 2.0 * (double)pq / (double)sqrtf(ppqq)) : 2.0f;
 }
 
 /* Field access without alignment or aliasing assumptions. */
