@@ -15,6 +15,7 @@
 #include "index_meta.h"
 #include "index_writer.h"
 #include "manifest.h"
+#include "md5_chain.h"
 #include "progress.h"
 #include "vectors.h"
 #include "af_version.h"
@@ -211,13 +212,22 @@ static int place_shards(const af_job *job, const build_plan *p, const int64_t *c
     return 0;
 }
 
-/* Item nodes for this rank's rows, staged through a buffer of at most 8 MiB: its size must not
- * grow with the data, or the per-rank memory stops shrinking as ranks are added. */
+/* Item nodes are made in pieces of at most 8 MiB: the buffer must not grow with the data, or the
+ * per-rank memory stops shrinking as ranks are added. */
+static int64_t item_piece_rows(const build_plan *p) {
+    int64_t piece = (int64_t)((8u << 20) / p->node_size);
+    return piece < 1 ? 1 : piece;
+}
+
+static void fill_items(const build_plan *p, const void *vectors, const uint8_t *na,
+                       double dot_max_norm, int64_t first, int64_t count, unsigned char *nodes) {
+    af_item_nodes_fill(p->metric, p->dim, (const char *)vectors + first * p->vec_bytes, count,
+                       na + first, nodes, dot_max_norm);
+}
+
 static int write_items(af_index_writer *w, const build_plan *p, const void *vectors,
                        const uint8_t *na, double dot_max_norm, af_error *err) {
-    int64_t n = p->row_hi - p->row_lo, piece = (int64_t)((8u << 20) / p->node_size);
-    if (piece < 1)
-        piece = 1;
+    int64_t n = p->row_hi - p->row_lo, piece = item_piece_rows(p);
     int64_t mine = (n + piece - 1) / piece, rounds = 0;
     MPI_Allreduce(&mine, &rounds, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
     unsigned char *nodes = malloc((size_t)piece * p->node_size);
@@ -230,8 +240,7 @@ static int write_items(af_index_writer *w, const build_plan *p, const void *vect
     for (int64_t r = 0; r < rounds && rc == 0; r++) {
         int64_t a = r * piece, b = a + piece < n ? a + piece : n, count = a < n ? b - a : 0;
         if (count)
-            af_item_nodes_fill(p->metric, p->dim, (const char *)vectors + a * p->vec_bytes, count,
-                               na + a, nodes, dot_max_norm);
+            fill_items(p, vectors, na, dot_max_norm, a, count, nodes);
         rc = af_index_writer_put(w, p->row_lo + a, nodes, count, err);
     }
     free(nodes);
@@ -286,9 +295,31 @@ typedef struct index_sums {
     char ref_xxh3[17];
 } index_sums;
 
-/* Collective: the written (not yet published) index file's digest by all ranks, its MD5 by rank
- * 0 (sequential by nature), and the reference's digest by all ranks. */
-static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sums, af_error *err) {
+/* The MD5's last two regions, the tree nodes and the root copies, from memory; the item nodes
+ * were fed during the build (hash_items). */
+static int finish_md5(af_md5_chain *md5, const build_plan *p, const local_shards *ls, char hex[33],
+                      af_error *err) {
+    af_md5_chain_begin_piece(md5);
+    for (int i = 0; i < ls->count; i++)
+        af_md5_chain_update(md5, ls->trees[i].nodes,
+                            (size_t)ls->trees[i].n_nodes * ls->trees[i].node_size);
+    af_md5_chain_end_piece(md5);
+    af_md5_chain_begin_piece(md5);
+    for (int i = 0; i < ls->count; i++)
+        for (int t = 0; t < p->trees; t++)
+            af_md5_chain_update(md5, af_shard_root_node(&ls->trees[i], t), p->node_size);
+    af_md5_chain_end_piece(md5);
+    /* the same answer on every rank: no agreement needed */
+    if (af_md5_chain_finish(md5, hex) != 0)
+        return af_fail(err, AF_E_INTERNAL, "the index's MD5 could not be computed");
+    return 0;
+}
+
+/* Collective: the written (not yet published) index file's digest by all ranks, its MD5 (when
+ * md5 is not NULL), and the reference's digest by all ranks. */
+static int compute_sums(const af_job *job, const char *tmp_path, const build_plan *p,
+                        const local_shards *ls, af_md5_chain *md5, index_sums *sums,
+                        af_error *err) {
     memset(sums, 0, sizeof *sums);
     af_phase_begin("checksum index");
     if (af_digest_file(tmp_path, job->threads, "hashing index", &sums->size, sums->xxh3, err) != 0)
@@ -296,9 +327,7 @@ static int compute_sums(const af_job *job, const char *tmp_path, index_sums *sum
     af_phase_end("checksum index", 0);
     af_phase_begin("md5 index");
     /* index.md5 = false: no sequential pass; file_md5 is left empty */
-    int failed =
-        job->world.rank == 0 && job->cfg.index.md5 && af_file_md5(tmp_path, sums->md5, err) != 0;
-    if (af_mpi_agree(failed, err) != 0)
+    if (md5 && finish_md5(md5, p, ls, sums->md5, err) != 0)
         return -1;
     af_phase_end("md5 index", 0);
     af_phase_begin("checksum reference");
@@ -402,10 +431,39 @@ static int write_item_nodes(af_index_writer *writer, const build_plan *p, const 
     return rc;
 }
 
+/* This rank's item nodes, fed to the MD5 when the token comes: made again from the rows, which
+ * is cheaper than reading them back and gives the bytes that were written. Rank 0 does it before
+ * building its trees and the others after theirs, so that rank 0 hashes while they build, and
+ * they hash while it builds (not inside write_items: its collective writes would make every
+ * rank wait for rank 0's hashing). Every rank calls it, also when it failed (`failed`: then it
+ * only passes the token on), so that no rank after it waits forever. Returns -1 when it failed,
+ * before or here. */
+static int hash_items(af_md5_chain *md5, const build_plan *p, const void *vectors,
+                      const uint8_t *na, double dot_max_norm, int failed, af_error *err) {
+    int64_t n = p->row_hi - p->row_lo, piece = item_piece_rows(p);
+    af_md5_chain_begin_piece(md5);
+    unsigned char *nodes = NULL;
+    if (!failed && n > 0) {
+        nodes = malloc((size_t)(piece < n ? piece : n) * p->node_size);
+        if (!nodes)
+            failed = af_fail(err, AF_E_INTERNAL, "out of memory") != 0;
+    }
+    for (int64_t a = 0; nodes && a < n; a += piece) {
+        int64_t count = a + piece < n ? piece : n - a;
+        fill_items(p, vectors, na, dot_max_norm, a, count, nodes);
+        af_md5_chain_update(md5, nodes, (size_t)count * p->node_size);
+    }
+    free(nodes);
+    if (failed)
+        af_md5_chain_poison(md5);
+    af_md5_chain_end_piece(md5);
+    return failed ? -1 : 0;
+}
+
 /* Write the trees, flush the file while it is checksummed, publish it, then the sidecar. */
 static int write_index(const af_job *job, af_index_writer *writer, const build_plan *p,
                        const uint8_t *na, const local_shards *ls, const layout *lay,
-                       af_error *err) {
+                       af_md5_chain *md5, af_error *err) {
     const af_config *c = &job->cfg;
     int64_t skipped = count_skipped(p, na);
     af_progress *prog = af_progress_start("writing trees", "nodes", (uint64_t)lay->n_nodes);
@@ -421,7 +479,7 @@ static int write_index(const af_job *job, af_index_writer *writer, const build_p
     /* The flush waits on the disk; the checksums only read the cached pages: both at once. */
     af_index_writer_sync_begin(writer);
     index_sums sums;
-    rc = compute_sums(job, writer->tmp_path, &sums, err);
+    rc = compute_sums(job, writer->tmp_path, p, ls, md5, &sums, err);
     af_phase_begin("sync index");
     if (rc == 0)
         rc = af_index_writer_sync_end(writer, err); /* the wait that was left */
@@ -458,9 +516,12 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     uint8_t *na = NULL;
     local_shards ls = {0};
     layout lay = {0};
+    af_md5_chain *md5 = NULL;
     af_phase_begin("read reference");
     failed = af_read_reference_rows(job, p.metric, p.row_lo, p.row_hi - p.row_lo, &vectors, &na,
                                     err) != 0;
+    if (!failed && job->cfg.index.md5 && !(md5 = af_md5_chain_create()))
+        failed = af_fail(err, AF_E_INTERNAL, "out of memory") != 0;
     int rc = af_mpi_agree(failed, err);
     af_phase_end("read reference", (uint64_t)p.n_rows);
     double dot_max_norm = 0;
@@ -474,7 +535,17 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     af_phase_end("write items", (uint64_t)p.n_rows);
     af_phase_begin("build trees");
     if (rc == 0) {
-        failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
+        failed = 0;
+        if (md5 && job->world.rank == 0) {
+            af_phase_begin("md5 items");
+            failed = hash_items(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
+            af_phase_end("md5 items", (uint64_t)(p.row_hi - p.row_lo));
+        }
+        if (!failed)
+            failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
+        /* before the agreement: the token must get through every rank (md5_chain.h) */
+        if (md5 && job->world.rank > 0)
+            failed = hash_items(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
         rc = af_mpi_agree(failed, err);
     }
     af_phase_end("build trees", (uint64_t)p.n_rows);
@@ -499,12 +570,13 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
         rc = af_index_writer_reserve(&writer, lay.n_nodes, err);
     af_phase_begin("write index");
     if (rc == 0)
-        rc = write_index(job, &writer, &p, na, &ls, &lay, err);
+        rc = write_index(job, &writer, &p, na, &ls, &lay, md5, err);
     else
         af_index_writer_discard(&writer);
     af_phase_end("write index", (uint64_t)p.n_rows);
     free(counts);
     free(lay.node_start);
+    af_md5_chain_free(md5);
     free_shards(&ls);
     free(vectors);
     free(na);

@@ -21,6 +21,11 @@ for m in angular manhattan dot hamming; do
     set_args=(--quiet --set index.metric=$m --set reference.path=$ref --set query.path=$query
         --set index.path=out/$m.ann)
     af "$AF_NP" build --config job.ini "${set_args[@]}"
+    # file_md5 is computed from memory by the ranks in turn (io/md5_chain.h): it must still be
+    # the MD5 of the file.
+    md5=$(sed -n 's/^file_md5: //p' out/$m.ann.meta)
+    [ "$md5" = "$(md5sum <out/$m.ann | cut -d' ' -f1)" ] ||
+        fail "$m: file_md5 '$md5' in out/$m.ann.meta is not the MD5 of out/$m.ann"
     af "$AF_NP" query --config job.ini "${set_args[@]}" --set query.search_k=6000 \
         --set output.index=out/$m.desc --set output.distance=out/$m.d.desc
     af 1 query --config job.ini "${set_args[@]}" --set query.search_k=6000 \

@@ -10,6 +10,9 @@ af "$AF_NP" build --config job.ini --quiet
 cmp out/one.ann out/ref.ann || fail "index built at $AF_NP ranks differs from the 1-rank index"
 grep -q "^shards: 4$" out/ref.ann.meta || fail "meta lacks the shard count"
 grep -q "^build_ranks: $AF_NP$" out/ref.ann.meta || fail "meta lacks build_ranks"
+# The ranks compute file_md5 in turn, from memory (io/md5_chain.h): still the file's MD5.
+grep -q "^file_md5: $(md5sum <out/ref.ann | cut -d' ' -f1)$" out/ref.ann.meta ||
+    fail "file_md5 in out/ref.ann.meta is not the MD5 of out/ref.ann"
 
 # Same outputs at any rank count (queries here at AF_NP, reference at 1).
 af "$AF_NP" query --config job.ini --quiet
