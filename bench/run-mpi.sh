@@ -9,7 +9,11 @@
 #   per-rank  index.shards = 0 (one shard per rank, the config's default): 2 ranks build a
 #             different, 2-shard index, 1 rank a 1-shard one.
 # Each rank runs under /usr/bin/time (max RSS = its peak memory). Wall time = around mpirun;
-# job time = the command's own phase in its run manifest (without mpirun's start-up, ~0.4 s).
+# job time = the command's own phase in its run manifest (without mpirun's start-up).
+# mpirun gets `--mca pml ob1` (override: AF_BENCH_MPI_OPTS): on one node Open MPI's default UCX
+# layer spends about 0.2 s of every start-up probing network transports it cannot use here
+# (MPI_Init + MPI_Finalize at 2 ranks: 0.32 s with UCX, 0.11 s with ob1), which is not annforest's
+# time; docs/tuning.md tells users the same.
 # Writes bench/results/mpi.log (RESULT lines) and bench/results/mpi.md (tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +25,7 @@ REPEATS=${1:-3}
 RESULTS=$ROOT/bench/results
 WORK=$BUILD/bench-work/mpi
 PY=/usr/bin/python3
+read -r -a MPI_OPTS <<<"${AF_BENCH_MPI_OPTS---mca pml ob1}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 [ -x "$AF" ] || { echo "run-mpi.sh: $AF missing: build build-bench first (see bench/README.md)" >&2; exit 1; }
@@ -38,7 +43,7 @@ run() {
     local load1 t0 t1
     load1=$(cut -d' ' -f1 /proc/loadavg)
     t0=$(date +%s.%N)
-    mpirun --oversubscribe -np "$np" --bind-to core bash -c \
+    mpirun --oversubscribe -np "$np" --bind-to core "${MPI_OPTS[@]}" bash -c \
         '/usr/bin/time -o "$0/rank-$OMPI_COMM_WORLD_RANK" -f "%M %e %U %S" "${@}"' "$tdir" \
         "$AF" "$cmd" --config "$CONFIG" --quiet "$@"
     t1=$(date +%s.%N)
