@@ -543,9 +543,13 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
         }
         if (!failed)
             failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
-        /* before the agreement: the token must get through every rank (md5_chain.h) */
-        if (md5 && job->world.rank > 0)
+        /* before the agreement: the token must get through every rank (md5_chain.h). The
+         * same phase name as rank 0's: the manifest lines up every rank's phases in order. */
+        if (md5 && job->world.rank > 0) {
+            af_phase_begin("md5 items");
             failed = hash_items(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
+            af_phase_end("md5 items", (uint64_t)(p.row_hi - p.row_lo));
+        }
         rc = af_mpi_agree(failed, err);
     }
     af_phase_end("build trees", (uint64_t)p.n_rows);

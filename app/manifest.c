@@ -195,6 +195,18 @@ static void local_facts(const af_job *job, rank_facts *f) {
     f->threads = job ? job->threads : 1;
 }
 
+/* FNV-1a over the phase names in order. */
+static uint64_t phase_names_hash(void) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < rec.n_phases; i++)
+        for (const char *c = rec.phases[i].name;; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c)
+                break;
+        }
+    return h;
+}
+
 /* Phase seconds, the slowest rank's. The commands are collective, so every rank went through
  * the same phases in the same order; n is rank 0's count. */
 static void slowest_phase_times(double *out, int n) {
@@ -207,6 +219,16 @@ static void slowest_phase_times(double *out, int n) {
         mine[i] = i < rec.n_phases ? rec.phases[i].seconds : -1;
     MPI_Reduce(mine, out, n, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     free(mine);
+    /* A phase begun on some ranks only would shift every later one: check the names agree. */
+    uint64_t h = phase_names_hash(), lo = 0, hi = 0;
+    MPI_Reduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, 0, MPI_COMM_WORLD);
+    if (af_world_get().rank == 0 && lo != hi) {
+        fprintf(stderr, "annforest: internal: the ranks recorded different phases; the manifest "
+                        "gives rank 0's phase times\n");
+        for (int i = 0; i < n; i++)
+            out[i] = rec.phases[i].seconds;
+    }
 }
 
 /* ---- checksums ---------------------------------------------------------------------------- */

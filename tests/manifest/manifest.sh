@@ -9,7 +9,9 @@ make_data 1500 300 12
 write_job job.ini
 
 # build: INDEX.manifest.json, listing the index and its sidecar.
-af "$np" build --config job.ini --quiet
+af "$np" build --config job.ini --quiet 2>build.err || { cat build.err; fail "build failed"; }
+# every rank must record the same phases, or the slowest-rank times are misaligned
+! grep -q "different phases" build.err || fail "$(cat build.err)"
 [ -f out/ref.ann.manifest.json ] || fail "build wrote no out/ref.ann.manifest.json"
 "$AF_PYTHON" - "$np" <<'PY' || fail "build manifest"
 import json, os, sys
