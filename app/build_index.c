@@ -30,6 +30,7 @@
 
 typedef struct build_plan {
     af_metric metric;
+    af_node_format format;
     int dim; /* vector elements (floats, or words for hamming) */
     size_t node_size, vec_bytes;
     int leaf_capacity;
@@ -49,18 +50,31 @@ static int64_t min_tree_nodes(int64_t n, int64_t leaf) {
     return leaves > 1 ? 2 * leaves - 1 : 1;
 }
 
+/* A narrow index must fit int32 node ids: refused before any work, unless the config asks for
+ * the wide format. (Also a shard's own rows are numbered in int32 while its trees are built.) */
+/* A narrow index must fit int32 node ids: refused before any work, unless the config asks for
+ * the wide format. Either way a shard's rows are numbered in int32 while its trees are built. */
 static int check_node_ids(const af_job *job, const build_plan *p, af_error *err) {
     int64_t leaf = job->cfg.index.leaf_size ? job->cfg.index.leaf_size : p->leaf_capacity;
     int64_t need = p->n_rows + (int64_t)p->shards * p->trees;
     for (int s = 0; s < p->shards && need <= AF_NODE_ID_MAX; s++)
         need += p->trees * min_tree_nodes(af_block_size(p->n_rows, p->shards, s), leaf);
-    if (need <= AF_NODE_ID_MAX)
-        return 0;
-    return af_fail(err, AF_E_INPUT,
-                   "%s: %" PRId64 " rows with %d trees in each of %d shards need at least %" PRId64
-                   " node ids, more than the %d an Annoy index (int32 node ids) can hold; use "
-                   "fewer trees or rows",
-                   job->cfg.reference.path, p->n_rows, p->trees, p->shards, need, AF_NODE_ID_MAX);
+    if (p->format == AF_NODES_NARROW && need > AF_NODE_ID_MAX)
+        return af_fail(
+            err, AF_E_INPUT,
+            "%s: %" PRId64 " rows with %d trees in each of %d shards need at least %" PRId64
+            " node ids, more than the %d an Annoy index (int32 node ids) can hold; use "
+            "fewer trees or rows, or set index.format = wide (64-bit node ids: "
+            "annforest's own format, which Annoy cannot load)",
+            job->cfg.reference.path, p->n_rows, p->trees, p->shards, need, AF_NODE_ID_MAX);
+    int64_t biggest = af_block_size(p->n_rows, p->shards, 0);
+    if (biggest >= INT32_MAX)
+        return af_config_fail_key(&job->cfg, AF_CFG_INDEX_SHARDS, err,
+                                  "%s: a shard of %" PRId64 " rows is more than one shard may "
+                                  "hold (%d); use at least %" PRId64 " shards",
+                                  job->cfg.reference.path, biggest, INT32_MAX - 1,
+                                  p->n_rows / (INT32_MAX - 1) + 1);
+    return 0;
 }
 
 static int plan_build(const af_job *job, build_plan *p, af_error *err) {
@@ -75,14 +89,12 @@ static int plan_build(const af_job *job, build_plan *p, af_error *err) {
     if (cols > INT32_MAX / 8)
         return af_fail(err, AF_E_INPUT, "%s: %" PRIu64 " columns is more than annforest supports",
                        c->reference.path, cols);
-    if (c->index.format == AF_CONFIG_FORMAT_WIDE)
-        return af_config_fail_key(c, AF_CFG_INDEX_FORMAT, err,
-                                  "the wide (64-bit node id) format is not available in this "
-                                  "version");
+    /* auto: narrow, Annoy's own format; check_node_ids refuses what does not fit it */
+    p->format = c->index.format == AF_CONFIG_FORMAT_WIDE ? AF_NODES_WIDE : AF_NODES_NARROW;
     p->dim = af_vector_dim(p->metric, cols);
     p->vec_bytes = af_vector_bytes(p->metric, cols);
-    p->node_size = af_node_size(p->metric, p->dim);
-    p->leaf_capacity = af_leaf_capacity(p->metric, p->dim);
+    p->node_size = af_node_size(p->metric, p->format, p->dim);
+    p->leaf_capacity = af_leaf_capacity(p->metric, p->format, p->dim);
     if (c->index.leaf_size > p->leaf_capacity)
         return af_config_fail_key(c, AF_CFG_INDEX_LEAF_SIZE, err,
                                   "more than %d, the most a %s node of %" PRIu64
@@ -134,6 +146,7 @@ static int build_shards(const af_job *job, const build_plan *p, const void *vect
         int64_t n = shard_row_start(p, s + 1) - shard_row_start(p, s);
         af_build_params bp = {
             .metric = p->metric,
+            .node_format = p->format,
             .dim = p->dim,
             .n_trees = p->trees,
             .leaf_size = job->cfg.index.leaf_size,
@@ -203,10 +216,11 @@ static int place_shards(const af_job *job, const build_plan *p, const int64_t *c
     }
     lay->root_start = next;
     lay->n_nodes = next + (int64_t)p->shards * p->trees;
-    if (lay->n_nodes > (int64_t)AF_NODE_ID_MAX + 1)
+    if (p->format == AF_NODES_NARROW && lay->n_nodes > (int64_t)AF_NODE_ID_MAX + 1)
         return af_fail(err, AF_E_INPUT,
                        "%s: the index needs %" PRId64 " nodes (%" PRId64 " rows, %d shards x %d "
-                       "trees), more than int32 node ids allow (%d); use fewer trees or rows",
+                       "trees), more than int32 node ids allow (%d); use fewer trees or rows, or "
+                       "set index.format = wide",
                        job->cfg.reference.path, lay->n_nodes, p->n_rows, p->shards, p->trees,
                        AF_NODE_ID_MAX);
     return 0;
@@ -221,8 +235,8 @@ static int64_t item_piece_rows(const build_plan *p) {
 
 static void fill_items(const build_plan *p, const void *vectors, const uint8_t *na,
                        double dot_max_norm, int64_t first, int64_t count, unsigned char *nodes) {
-    af_item_nodes_fill(p->metric, p->dim, (const char *)vectors + first * p->vec_bytes, count,
-                       na + first, nodes, dot_max_norm);
+    af_item_nodes_fill(p->metric, p->format, p->dim, (const char *)vectors + first * p->vec_bytes,
+                       count, na + first, nodes, dot_max_norm);
 }
 
 static int write_items(af_index_writer *w, const build_plan *p, const void *vectors,
@@ -370,7 +384,7 @@ static int write_meta(const af_job *job, const build_plan *p, const layout *lay,
     if (base_name(c->index.path, m.index_file, sizeof m.index_file) != 0)
         return af_fail(err, AF_E_OUTPUT, "index file name too long: %s", c->index.path);
     snprintf(m.annforest_version, sizeof m.annforest_version, "%s", AF_VERSION);
-    snprintf(m.node_format, sizeof m.node_format, "annoy-int32");
+    snprintf(m.node_format, sizeof m.node_format, "%s", af_node_format_name(p->format));
     m.node_size = (int64_t)p->node_size;
     m.n_nodes = lay->n_nodes;
     m.leaf_size = c->index.leaf_size ? c->index.leaf_size : p->leaf_capacity;

@@ -28,10 +28,11 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
     const char *path = job->cfg.index.path;
     if (af_metric_parse(m->metric, &ix->metric) != 0)
         return af_fail(err, AF_E_INPUT, "%s.meta: unknown metric '%s'", path, m->metric);
-    if (strcmp(m->node_format, "annoy-int32") != 0)
+    if (af_node_format_parse(m->node_format, &ix->format) != 0)
         return af_fail(err, AF_E_INPUT,
-                       "%s.meta: node format '%s' is not supported by this version", path,
-                       m->node_format);
+                       "%s.meta: node format '%s' is not supported by this version (known: %s, %s)",
+                       path, m->node_format, af_node_format_name(AF_NODES_NARROW),
+                       af_node_format_name(AF_NODES_WIDE));
     char meta_path[PATH_MAX + 8];
     af_index_meta_path(path, meta_path, sizeof meta_path);
     if (af_index_meta_check(m, meta_path, err) != 0)
@@ -41,7 +42,7 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
         return af_fail(err, AF_E_INPUT, "%s: n_dim = %" PRId64 " is too large", meta_path,
                        m->n_dim);
     ix->dim = af_vector_dim(ix->metric, (uint64_t)m->n_dim);
-    ix->node_size = af_node_size(ix->metric, ix->dim);
+    ix->node_size = af_node_size(ix->metric, ix->format, ix->dim);
     ix->n_items = m->n_ref;
     ix->n_nodes = m->n_nodes;
     ix->shards = (int)m->shards;
@@ -52,9 +53,10 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
                        "%s: node_size = %" PRId64 " but %s nodes of %" PRId64
                        " dimensions are %zu bytes",
                        meta_path, m->node_size, m->metric, m->n_dim, ix->node_size);
-    if (m->shards > INT32_MAX || m->trees_per_shard > INT32_MAX || m->n_nodes > AF_NODE_ID_MAX)
-        return af_fail(err, AF_E_INPUT, "%s: more shards, trees or nodes than int32 ids allow",
-                       meta_path);
+    if (m->shards > INT32_MAX || m->trees_per_shard > INT32_MAX ||
+        m->n_nodes - 1 > af_node_id_max(ix->format))
+        return af_fail(err, AF_E_INPUT, "%s: more shards, trees or nodes than %s ids allow",
+                       meta_path, m->node_format);
     if (file_size != m->file_size)
         return af_fail(err, AF_E_MISMATCH,
                        "index %s is %" PRIu64 " bytes but its metadata says %" PRIu64
@@ -63,14 +65,21 @@ static int from_meta(const af_job *job, af_open_index *ix, uint64_t file_size, a
     return check_metric(job, ix, err);
 }
 
-/* An Annoy file made elsewhere: metric from the config, dimension from the queries. */
+/* The node format of a file without metadata: Annoy's, unless the config says wide. */
+static af_node_format foreign_format(const af_job *job) {
+    return job->cfg.index.format == AF_CONFIG_FORMAT_WIDE ? AF_NODES_WIDE : AF_NODES_NARROW;
+}
+
+/* An Annoy file made elsewhere: metric (and node format) from the config, dimension from the
+ * queries. */
 static int foreign_roots(const af_job *job, af_open_index *ix, uint64_t query_cols,
                          uint64_t file_size, af_error *err) {
     const char *path = job->cfg.index.path;
     af_metric_parse(af_config_metric_name(job->cfg.index.metric), &ix->metric);
+    ix->format = foreign_format(job);
     ix->n_dim = (int64_t)query_cols;
     ix->dim = af_vector_dim(ix->metric, query_cols);
-    ix->node_size = af_node_size(ix->metric, ix->dim);
+    ix->node_size = af_node_size(ix->metric, ix->format, ix->dim);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return af_fail_errno(err, AF_E_INPUT, errno, "cannot open index %s", path);
@@ -80,7 +89,7 @@ static int foreign_roots(const af_job *job, af_open_index *ix, uint64_t query_co
     int rc = af_map_range(fd, path, 0, file_size, AF_MAP_LAZY, &all, err);
     close(fd);
     if (rc == 0) {
-        rc = af_index_load_annoy(&v, ix->metric, ix->dim, all.data, file_size, err);
+        rc = af_index_load_annoy(&v, ix->metric, ix->format, ix->dim, all.data, file_size, err);
         if (rc != 0)
             af_error_prefix(
                 err, "index %s (no .meta; read as a plain Annoy file, %s, %" PRIu64 " dimensions)",
@@ -160,9 +169,10 @@ int af_index_open(const af_job *job, uint64_t query_cols, af_open_index *ix, af_
         if (!is_root) {
             ix->foreign = 1;
             ix->metric = (af_metric)sum.metric;
+            ix->format = foreign_format(job);
             ix->n_dim = sum.n_dim;
             ix->dim = af_vector_dim(ix->metric, (uint64_t)sum.n_dim);
-            ix->node_size = af_node_size(ix->metric, ix->dim);
+            ix->node_size = af_node_size(ix->metric, ix->format, ix->dim);
             ix->n_items = sum.n_items;
             ix->n_nodes = sum.n_nodes;
             ix->n_roots = sum.n_roots;
@@ -222,7 +232,7 @@ int af_shard_view_open(const af_open_index *ix, int fd, const char *path, int s,
         for (int64_t t = 0; t < n_roots; t++)
             roots[t] = sh->root_start + t;
     }
-    int rc = af_index_view_init(&out->view, ix->metric, ix->dim, ix->n_items, err);
+    int rc = af_index_view_init(&out->view, ix->metric, ix->format, ix->dim, ix->n_items, err);
     if (rc == 0)
         rc =
             af_index_view_set_items(&out->view, sh->row_start, sh->row_count, out->items.data, err);

@@ -11,8 +11,9 @@
 
 typedef struct af_open_index {
     af_metric metric;
-    int dim;       /* vector elements (floats, or words for hamming) */
-    int64_t n_dim; /* columns the queries must have */
+    af_node_format format; /* the metadata's node_format; foreign files: from index.format */
+    int dim;               /* vector elements (floats, or words for hamming) */
+    int64_t n_dim;         /* columns the queries must have */
     size_t node_size;
     int64_t n_items, n_nodes;
     int shards, trees_per_shard;

@@ -62,9 +62,11 @@ static const char *base_name(const char *path) {
 
 static int check_node_format(af_validation *v, const af_index_meta *m) {
     af_metric metric;
-    if (strcmp(m->node_format, "annoy-int32") != 0) {
+    af_node_format format;
+    if (af_node_format_parse(m->node_format, &format) != 0) {
         add(v, "node_format", AF_SEV_ERROR, AF_CHECK_FAILED,
-            "node format '%s' is not one this annforest reads (annoy-int32)", m->node_format);
+            "node format '%s' is not one this annforest reads (%s, %s)", m->node_format,
+            af_node_format_name(AF_NODES_NARROW), af_node_format_name(AF_NODES_WIDE));
         return 0;
     }
     if (af_metric_parse(m->metric, &metric) != 0 || m->n_dim < 1 || m->n_dim > INT32_MAX / 64) {
@@ -72,12 +74,12 @@ static int check_node_format(af_validation *v, const af_index_meta *m) {
             m->metric, m->n_dim);
         return 0;
     }
-    size_t size = af_node_size(metric, af_vector_dim(metric, (uint64_t)m->n_dim));
+    size_t size = af_node_size(metric, format, af_vector_dim(metric, (uint64_t)m->n_dim));
     int ok = (int64_t)size == m->node_size;
     add(v, "node_format", AF_SEV_ERROR, passed_if(ok),
-        ok ? "annoy-int32, %s, %" PRId64 " dimensions: %zu-byte nodes"
-           : "annoy-int32, %s, %" PRId64 " dimensions make %zu-byte nodes, node_size says %" PRId64,
-        m->metric, m->n_dim, size, m->node_size);
+        ok ? "%s, %s, %" PRId64 " dimensions: %zu-byte nodes"
+           : "%s, %s, %" PRId64 " dimensions make %zu-byte nodes, node_size says %" PRId64,
+        m->node_format, m->metric, m->n_dim, size, m->node_size);
     return ok;
 }
 

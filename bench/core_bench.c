@@ -70,13 +70,13 @@ typedef struct built {
 static built build_forest(const float *train, int64_t n, int dim, int n_trees, int threads) {
     built b;
     af_error err = {0};
-    size_t node = af_node_size(AF_EUCLIDEAN, dim);
+    size_t node = af_node_size(AF_EUCLIDEAN, AF_NODES_NARROW, dim);
     double t0 = bench_now();
     b.items = malloc((size_t)n * node);
     if (!b.items)
         bench_die("out of memory", "item nodes");
     omp_set_num_threads(threads); /* the item nodes are filled by OpenMP's threads too */
-    af_item_nodes_fill(AF_EUCLIDEAN, dim, train, n, NULL, b.items, 0.0);
+    af_item_nodes_fill(AF_EUCLIDEAN, AF_NODES_NARROW, dim, train, n, NULL, b.items, 0.0);
     double t1 = bench_now();
     /* AF_TREE_BATCH: trees per pass (0 = annforest's default, 1 = depth first, Annoy's order);
      * AF_DEPTH_FIRST_BYTES: af_build_params.depth_first_bytes (0 = the default, 1 = never). */
@@ -106,7 +106,7 @@ static void free_built(built *b) {
 
 static void make_view(const built *b, int64_t n, int dim, af_index_view *v) {
     af_error err = {0};
-    check(af_index_view_init(v, AF_EUCLIDEAN, dim, n, &err), &err);
+    check(af_index_view_init(v, AF_EUCLIDEAN, AF_NODES_NARROW, dim, n, &err), &err);
     check(af_index_view_set_items(v, 0, n, b->items, &err), &err);
     check(af_index_view_add_trees(v, n, b->trees.n_nodes, b->trees.nodes, &err), &err);
     check(af_index_view_set_roots(v, b->trees.roots, b->trees.n_trees, &err), &err);

@@ -31,13 +31,14 @@ static int auto_tree_batch(int n_trees, int threads, int64_t n) {
 }
 
 static int check_params(const af_build_params *p, int64_t n, af_error *err) {
-    if (!af_traits_of(p->metric))
-        return af_fail(err, AF_E_INTERNAL, "build: unknown metric %d", (int)p->metric);
+    if (!af_traits_get(p->metric, p->node_format))
+        return af_fail(err, AF_E_INTERNAL, "build: unknown metric %d or node format %d",
+                       (int)p->metric, (int)p->node_format);
     if (p->dim < 1)
         return af_fail(err, AF_E_CONFIG, "build: the vectors need at least one dimension");
     if (p->n_trees < 1)
         return af_fail(err, AF_E_CONFIG, "build: trees must be at least 1, not %d", p->n_trees);
-    int K = af_leaf_capacity(p->metric, p->dim);
+    int K = af_leaf_capacity(p->metric, p->node_format, p->dim);
     if (p->leaf_size < 0 || p->leaf_size > K)
         return af_fail(err, AF_E_CONFIG,
                        "build: leaf_size %d is outside 0..%d (0 = %d, Annoy's maximum for %s "
@@ -46,9 +47,15 @@ static int check_params(const af_build_params *p, int64_t n, af_error *err) {
     if (n < 0 || p->n_items_total < n)
         return af_fail(err, AF_E_INTERNAL, "build: shard of %lld rows in an index of %lld",
                        (long long)n, (long long)p->n_items_total);
-    if (p->n_items_total >= AF_NODE_ID_MAX)
+    if (p->n_items_total >= af_node_id_max(p->node_format))
         return af_fail(err, AF_E_INPUT, "build: %lld rows do not fit Annoy's 32-bit node ids",
                        (long long)p->n_items_total);
+    /* The builders number a shard's rows in int32 (half the memory of its row lists). */
+    if (n >= INT32_MAX)
+        return af_fail(err, AF_E_INPUT,
+                       "build: shard %lld has %lld rows, more than one shard may hold (%d); use "
+                       "more shards",
+                       (long long)p->shard, (long long)n, INT32_MAX - 1);
     if (p->metric == AF_DOT && !(p->dot_max_norm >= 0 && isfinite(p->dot_max_norm)))
         return af_fail(err, AF_E_INTERNAL, "build: dot needs the maximum norm of the rows");
     if (p->threads < 0)
@@ -91,12 +98,13 @@ static int prepare_data(const af_build_params *p, const void *vectors, int64_t n
 /* Concatenate the trees; child node ids move by the number of nodes of the trees before. */
 static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, int threads,
                        af_shard_trees *out, af_error *err) {
-    int K = af_leaf_capacity(p->metric, p->dim);
-    size_t s = af_node_size(p->metric, p->dim), off_c = af_traits_of(p->metric)->off_children;
+    const af_traits *tr = af_traits_get(p->metric, p->node_format);
+    int K = af_traits_leaf_capacity(tr, p->dim);
+    size_t s = af_traits_node_size(tr, p->dim);
     int64_t total = 0;
     for (int t = 0; t < p->n_trees; t++)
         total += trees[t].count;
-    if (n + total >= AF_NODE_ID_MAX)
+    if (n + total >= af_node_id_max(p->node_format))
         return af_fail(err, AF_E_INPUT,
                        "build: shard %lld needs %lld tree nodes, too many for 32-bit node ids",
                        (long long)p->shard, (long long)total);
@@ -119,12 +127,12 @@ static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, 
         memcpy(dst, trees[t].nodes, (size_t)trees[t].count * s);
         for (int64_t j = 0; j < trees[t].count; j++) {
             unsigned char *node = dst + (size_t)j * s;
-            if (af_get_i32(node, AF_OFF_NDESC) <= K)
+            if (af_node_ndesc(tr, node) <= K)
                 continue; /* a leaf: item ids only */
             for (int c = 0; c < 2; c++) {
-                int32_t id = af_get_i32(node, off_c + 4 * (size_t)c);
+                int64_t id = af_child_id(tr, node, c);
                 if (id >= n)
-                    af_put_i32(node, off_c + 4 * (size_t)c, (int32_t)(id + start[t]));
+                    af_set_child(tr, node, c, id + start[t]);
             }
         }
         out->roots[t] = trees[t].root + start[t];
@@ -197,8 +205,9 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
         return -1;
     }
     out->metric = p->metric;
+    out->node_format = p->node_format;
     out->dim = p->dim;
-    out->node_size = af_node_size(p->metric, p->dim);
+    out->node_size = af_node_size(p->metric, p->node_format, p->dim);
     out->n_items = n;
     out->n_trees = p->n_trees;
     out->item_base = 0;
@@ -207,30 +216,29 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
 }
 
 int af_shard_relocate(af_shard_trees *t, int64_t row_base, int64_t tree_node_base, af_error *err) {
-    int64_t n = t->n_items;
-    if (row_base < 0 || tree_node_base < 0 || row_base + n > AF_NODE_ID_MAX ||
-        tree_node_base + t->n_nodes > AF_NODE_ID_MAX)
-        return af_fail(err, AF_E_INPUT,
-                       "index: rows from %lld or tree nodes from %lld do not fit 32-bit node ids",
-                       (long long)row_base, (long long)tree_node_base);
+    int64_t n = t->n_items, id_max = af_node_id_max(t->node_format);
+    if (row_base < 0 || tree_node_base < 0 || row_base > id_max - n ||
+        tree_node_base > id_max - t->n_nodes)
+        return af_fail(
+            err, AF_E_INPUT, "index: rows from %lld or tree nodes from %lld do not fit %s node ids",
+            (long long)row_base, (long long)tree_node_base, af_node_format_name(t->node_format));
     if (tree_node_base < row_base + n && row_base < tree_node_base + t->n_nodes)
         return af_fail(err, AF_E_INTERNAL, "index: tree nodes from %lld overlap rows %lld..%lld",
                        (long long)tree_node_base, (long long)row_base,
                        (long long)(row_base + n - 1));
-    int K = af_leaf_capacity(t->metric, t->dim);
-    size_t off_c = af_traits_of(t->metric)->off_children;
+    const af_traits *tr = af_traits_get(t->metric, t->node_format);
+    int K = af_traits_leaf_capacity(tr, t->dim);
     for (int64_t j = 0; j < t->n_nodes; j++) {
         unsigned char *node = t->nodes + (size_t)j * t->node_size;
-        int32_t nd = af_get_i32(node, AF_OFF_NDESC);
-        int slots = nd <= K ? nd : 2;
-        for (int c = 0; c < slots; c++) {
-            size_t off = off_c + 4 * (size_t)c;
-            int64_t id = af_get_i32(node, off);
+        int64_t nd = af_node_ndesc(tr, node);
+        int64_t slots = nd <= K ? nd : 2;
+        for (int64_t c = 0; c < slots; c++) {
+            int64_t id = af_child_id(tr, node, c);
             if (id >= t->item_base && id < t->item_base + n)
                 id = id - t->item_base + row_base;
             else
                 id = id - t->node_base + tree_node_base;
-            af_put_i32(node, off, (int32_t)id);
+            af_set_child(tr, node, c, id);
         }
     }
     for (int r = 0; r < t->n_trees; r++)

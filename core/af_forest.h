@@ -34,26 +34,28 @@
 
 typedef struct af_build_params {
     af_metric metric;
-    int dim;                  /* floats per row; uint64 words for hamming */
-    int n_trees;              /* trees of this shard, >= 1 */
-    int leaf_size;            /* 0 = K; otherwise 1..K */
-    uint64_t seed;            /* job seed */
-    int64_t shard;            /* shard number (seeds its trees) */
-    int64_t n_items_total;    /* N of the whole index (every root's n_descendants) */
-    double dot_max_norm;      /* dot: af_block_max_norm reduced over all indexed rows */
-    int threads;              /* OpenMP threads; 0 = OpenMP's default */
-    int tree_batch;           /* trees built together in one pass over the rows per level; 0 = the
-                               * default, 1 = one at a time depth first (Annoy's order). The bytes
-                               * are the same either way. */
-    size_t depth_first_bytes; /* batched builds: a split over rows of at most this many bytes
-                               * is finished depth first (its rows then stay in cache); 0 = the
-                               * default (AF_DEPTH_FIRST_BYTES), 1 = never. Bytes unchanged. */
+    af_node_format node_format; /* narrow (Annoy's int32 ids, the default: 0) or wide */
+    int dim;                    /* floats per row; uint64 words for hamming */
+    int n_trees;                /* trees of this shard, >= 1 */
+    int leaf_size;              /* 0 = K; otherwise 1..K */
+    uint64_t seed;              /* job seed */
+    int64_t shard;              /* shard number (seeds its trees) */
+    int64_t n_items_total;      /* N of the whole index (every root's n_descendants) */
+    double dot_max_norm;        /* dot: af_block_max_norm reduced over all indexed rows */
+    int threads;                /* OpenMP threads; 0 = OpenMP's default */
+    int tree_batch;             /* trees built together in one pass over the rows per level; 0 = the
+                                 * default, 1 = one at a time depth first (Annoy's order). The bytes
+                                 * are the same either way. */
+    size_t depth_first_bytes;   /* batched builds: a split over rows of at most this many bytes
+                                 * is finished depth first (its rows then stay in cache); 0 = the
+                                 * default (AF_DEPTH_FIRST_BYTES), 1 = never. Bytes unchanged. */
 } af_build_params;
 
 #define AF_DEPTH_FIRST_BYTES ((size_t)1 << 20)
 
 typedef struct af_shard_trees {
     af_metric metric;
+    af_node_format node_format;
     int dim;
     size_t node_size;
     int64_t n_items;      /* rows of the shard (n) */
@@ -73,7 +75,7 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
 
 /* Rewrite every id to global numbering: item i -> row_base + i, tree node n + j ->
  * tree_node_base + j (roots too). May be called again to move them elsewhere. Fails when an
- * id would not fit in int32. */
+ * id would not fit the format's node ids. */
 int af_shard_relocate(af_shard_trees *t, int64_t row_base, int64_t tree_node_base, af_error *err);
 
 /* The bytes of tree t's root node (to write the root copies at the end of the file). */

@@ -24,6 +24,7 @@ typedef struct af_node_range {
 
 typedef struct af_index_view {
     af_metric metric;
+    af_node_format format;
     int dim;
     size_t node_size;
     int leaf_capacity; /* K */
@@ -36,7 +37,8 @@ typedef struct af_index_view {
 } af_index_view;
 
 /* An empty view (no nodes, no roots) for an index of n_items rows. */
-int af_index_view_init(af_index_view *v, af_metric m, int dim, int64_t n_items, af_error *err);
+int af_index_view_init(af_index_view *v, af_metric m, af_node_format f, int dim, int64_t n_items,
+                       af_error *err);
 /* The item nodes of ids [first, first + count) at base. */
 int af_index_view_set_items(af_index_view *v, int64_t first, int64_t count, const void *base,
                             af_error *err);
@@ -51,12 +53,13 @@ void af_index_view_free(af_index_view *v);
 /* The node with this id, or NULL when it is not mapped. */
 const void *af_index_node(const af_index_view *v, int64_t id);
 
-/* A view over a whole Annoy index file (size bytes at `bytes`); metric and dim come from the
+/* A view over a whole Annoy index file (size bytes at `bytes`; wide: the same rules with int64
+ * ids); metric, node format and dim come from the
  * caller because the file holds neither. Annoy's loader rules: the size must be a non-zero
  * multiple of the node size; the roots are the trailing nodes with equal n_descendants (minus
  * the last tree's root when it precedes the root copies); n_items is that n_descendants. */
-int af_index_load_annoy(af_index_view *v, af_metric m, int dim, const void *bytes, size_t size,
-                        af_error *err);
+int af_index_load_annoy(af_index_view *v, af_metric m, af_node_format f, int dim, const void *bytes,
+                        size_t size, af_error *err);
 
 typedef struct af_search_params {
     int k;            /* neighbours per query, >= 1 */

@@ -11,7 +11,7 @@
 typedef struct walk {
     const af_index_view *v;
     const af_shard_layout *s;
-    size_t off_children;
+    const af_traits *t;
     int K;
     int *visits; /* per tree node of the shard */
     af_tree_report *out;
@@ -38,16 +38,16 @@ static int is_shard_node(const walk *w, int64_t id) {
     return id >= w->s->node_start && id < w->s->node_start + w->s->node_count;
 }
 
-static int32_t child(const walk *w, const void *node, int i) {
-    return af_get_i32(node, w->off_children + 4 * (size_t)i);
+static int64_t child(const walk *w, const void *node, int64_t i) {
+    return af_child_id(w->t, node, i);
 }
 
 /* A leaf lists nd item ids of the shard. */
-static void check_leaf(walk *w, int64_t id, const void *node, int32_t nd, int tree) {
-    for (int32_t i = 0; i < nd; i++)
+static void check_leaf(walk *w, int64_t id, const void *node, int64_t nd, int tree) {
+    for (int64_t i = 0; i < nd; i++)
         if (!is_shard_item(w, child(w, node, i))) {
             problem(w, AF_TREE_CHILDREN,
-                    "tree %d: leaf node %" PRId64 " lists id %" PRId32
+                    "tree %d: leaf node %" PRId64 " lists id %" PRId64
                     ", outside the shard's rows %" PRId64 "..%" PRId64,
                     tree, id, child(w, node, i), w->s->row_start,
                     w->s->row_start + w->s->row_count - 1);
@@ -83,10 +83,10 @@ static void visit(walk *w, int64_t id, int tree, int64_t *stack, int64_t *top) {
         return;
     }
     const void *node = af_index_node(w->v, id);
-    int32_t nd = af_get_i32(node, AF_OFF_NDESC);
+    int64_t nd = af_node_ndesc(w->t, node);
     if (nd < 1 || nd > w->v->n_items)
         problem(w, AF_TREE_LEAVES,
-                "tree %d: node %" PRId64 " claims %" PRId32 " descendants (index of %" PRId64
+                "tree %d: node %" PRId64 " claims %" PRId64 " descendants (index of %" PRId64
                 " rows)",
                 tree, id, nd, w->v->n_items);
     else if (nd <= w->K)
@@ -100,10 +100,10 @@ static void visit(walk *w, int64_t id, int tree, int64_t *stack, int64_t *top) {
 static void walk_tree(walk *w, int t, int64_t *stack, int64_t *visited) {
     int64_t root = w->s->root_start + t;
     const void *node = af_index_node(w->v, root);
-    int32_t nd = af_get_i32(node, AF_OFF_NDESC);
+    int64_t nd = af_node_ndesc(w->t, node);
     if (nd != w->v->n_items) {
         problem(w, AF_TREE_ROOTS,
-                "root copy %" PRId64 " (tree %d) claims %" PRId32 " descendants, not the %" PRId64
+                "root copy %" PRId64 " (tree %d) claims %" PRId64 " descendants, not the %" PRId64
                 " rows of the index",
                 root, t, nd, w->v->n_items);
         return;
@@ -153,7 +153,7 @@ static void check_unreached(walk *w) {
 int af_check_shard_trees(const af_index_view *v, const af_shard_layout *s, int threads,
                          af_tree_report *out, af_error *err) {
     memset(out, 0, sizeof *out);
-    walk w = {v, s, af_traits_of(v->metric)->off_children, v->leaf_capacity, NULL, out};
+    walk w = {v, s, af_traits_get(v->metric, v->format), v->leaf_capacity, NULL, out};
     w.visits = calloc((size_t)(s->node_count ? s->node_count : 1), sizeof *w.visits);
     if (!w.visits)
         return af_fail(err, AF_E_INTERNAL, "out of memory checking %" PRId64 " tree nodes",

@@ -6,17 +6,20 @@
 #include "af_index.h"
 #include "af_traits.h"
 
-int af_index_view_init(af_index_view *v, af_metric m, int dim, int64_t n_items, af_error *err) {
+int af_index_view_init(af_index_view *v, af_metric m, af_node_format f, int dim, int64_t n_items,
+                       af_error *err) {
     memset(v, 0, sizeof *v);
-    if (!af_traits_of(m))
-        return af_fail(err, AF_E_INTERNAL, "index: unknown metric %d", (int)m);
+    if (!af_traits_get(m, f))
+        return af_fail(err, AF_E_INTERNAL, "index: unknown metric %d or node format %d", (int)m,
+                       (int)f);
     if (dim < 1 || n_items < 0)
         return af_fail(err, AF_E_INPUT, "index: bad shape (%lld items of %d dimensions)",
                        (long long)n_items, dim);
     v->metric = m;
+    v->format = f;
     v->dim = dim;
-    v->node_size = af_node_size(m, dim);
-    v->leaf_capacity = af_leaf_capacity(m, dim);
+    v->node_size = af_node_size(m, f, dim);
+    v->leaf_capacity = af_leaf_capacity(m, f, dim);
     v->n_items = n_items;
     return 0;
 }
@@ -91,9 +94,9 @@ const void *af_index_node(const af_index_view *v, int64_t id) {
     return node;
 }
 
-int af_index_load_annoy(af_index_view *v, af_metric m, int dim, const void *bytes, size_t size,
-                        af_error *err) {
-    if (af_index_view_init(v, m, dim, 0, err) < 0)
+int af_index_load_annoy(af_index_view *v, af_metric m, af_node_format f, int dim, const void *bytes,
+                        size_t size, af_error *err) {
+    if (af_index_view_init(v, m, f, dim, 0, err) < 0)
         return -1;
     size_t s = v->node_size;
     if (size == 0)
@@ -103,28 +106,29 @@ int af_index_load_annoy(af_index_view *v, af_metric m, int dim, const void *byte
                        "index: %zu bytes is not a whole number of %zu-byte nodes (%s, %d "
                        "dimensions): wrong metric or dimension, or a truncated file",
                        size, s, af_metric_name(m), dim);
-    if (size / s > (size_t)AF_NODE_ID_MAX)
-        return af_fail(err, AF_E_INPUT, "index: %zu nodes exceed 32-bit node ids", size / s);
+    if (size / s > (size_t)af_node_id_max(f))
+        return af_fail(err, AF_E_INPUT, "index: %zu nodes exceed %s node ids", size / s,
+                       af_node_format_name(f));
     int64_t n_nodes = (int64_t)(size / s);
     const unsigned char *base = bytes;
-    size_t off_c = af_traits_of(m)->off_children;
+    const af_traits *t = af_traits_get(m, f);
     /* Annoy: the roots are the trailing nodes that share one n_descendants (= n_items). */
     int64_t first_root = n_nodes - 1;
-    int32_t nd = af_get_i32(base + (size_t)first_root * s, AF_OFF_NDESC);
-    while (first_root > 0 && af_get_i32(base + (size_t)(first_root - 1) * s, AF_OFF_NDESC) == nd)
+    int64_t nd = af_node_ndesc(t, base + (size_t)first_root * s);
+    while (first_root > 0 && af_node_ndesc(t, base + (size_t)(first_root - 1) * s) == nd)
         first_root--;
     int64_t n_roots = n_nodes - first_root;
     /* ... minus the last tree's own root, which precedes the copies of all roots. */
-    if (n_roots > 1 && af_get_i32(base + (size_t)(n_nodes - 1) * s, off_c) ==
-                           af_get_i32(base + (size_t)first_root * s, off_c)) {
+    if (n_roots > 1 && af_child_id(t, base + (size_t)(n_nodes - 1) * s, 0) ==
+                           af_child_id(t, base + (size_t)first_root * s, 0)) {
         first_root++;
         n_roots--;
     }
     if (nd < 1 || nd > n_nodes)
         return af_fail(err, AF_E_INPUT,
                        "index: not an Annoy index for %s with %d dimensions (its last node "
-                       "claims %d items of %lld nodes)",
-                       af_metric_name(m), dim, nd, (long long)n_nodes);
+                       "claims %lld items of %lld nodes)",
+                       af_metric_name(m), dim, (long long)nd, (long long)n_nodes);
     v->n_items = nd;
     if (af_index_view_set_items(v, 0, nd, base, err) < 0 ||
         af_index_view_add_trees(v, nd, n_nodes - nd, base + (size_t)nd * s, err) < 0)

@@ -28,25 +28,41 @@ size_t af_metric_elem_size(af_metric m) {
     return af_traits_of(m)->elem_size;
 }
 
-size_t af_node_size(af_metric m, int dim) {
-    const af_traits *t = af_traits_of(m);
-    return t->off_vector + (size_t)dim * t->elem_size;
+int64_t af_node_id_max(af_node_format f) {
+    return f == AF_NODES_WIDE ? INT64_MAX : AF_NODE_ID_MAX;
 }
 
-int af_leaf_capacity(af_metric m, int dim) {
-    return (int)((af_node_size(m, dim) - af_traits_of(m)->off_children) / sizeof(int32_t));
+const char *af_node_format_name(af_node_format f) {
+    return f == AF_NODES_WIDE ? "annoy-int64" : "annoy-int32";
 }
 
-int32_t af_node_n_descendants(const void *node) {
-    return af_get_i32(node, AF_OFF_NDESC);
+int af_node_format_parse(const char *name, af_node_format *out) {
+    for (int f = AF_NODES_NARROW; f <= AF_NODES_WIDE; f++)
+        if (name && strcmp(name, af_node_format_name((af_node_format)f)) == 0) {
+            *out = (af_node_format)f;
+            return 0;
+        }
+    return -1;
 }
 
-const int32_t *af_node_children(af_metric m, const void *node) {
-    return (const int32_t *)((const unsigned char *)node + af_traits_of(m)->off_children);
+size_t af_node_size(af_metric m, af_node_format f, int dim) {
+    return af_traits_node_size(af_traits_get(m, f), dim);
 }
 
-const void *af_node_vector(af_metric m, const void *node) {
-    return (const unsigned char *)node + af_traits_of(m)->off_vector;
+int af_leaf_capacity(af_metric m, af_node_format f, int dim) {
+    return af_traits_leaf_capacity(af_traits_get(m, f), dim);
+}
+
+int64_t af_node_n_descendants(af_metric m, af_node_format f, const void *node) {
+    return af_node_ndesc(af_traits_get(m, f), node);
+}
+
+int64_t af_node_child(af_metric m, af_node_format f, const void *node, int i) {
+    return af_child_id(af_traits_get(m, f), node, i);
+}
+
+const void *af_node_vector(af_metric m, af_node_format f, const void *node) {
+    return (const unsigned char *)node + af_traits_get(m, f)->off_vector;
 }
 
 double af_block_max_norm(af_metric m, int dim, const void *vectors, int64_t n) {
@@ -64,15 +80,17 @@ double af_block_max_norm(af_metric m, int dim, const void *vectors, int64_t n) {
     return best;
 }
 
-void af_item_node_init(af_metric m, int dim, const void *vec, void *node_out, double dot_max_norm) {
-    af_traits_of(m)->item_init(dim, vec, node_out, (float)dot_max_norm, af_kernels_best());
+void af_item_node_init(af_metric m, af_node_format f, int dim, const void *vec, void *node_out,
+                       double dot_max_norm) {
+    const af_traits *t = af_traits_get(m, f);
+    t->item_init(t, dim, vec, node_out, (float)dot_max_norm, af_kernels_best());
 }
 
-void af_item_nodes_fill(af_metric m, int dim, const void *vectors, int64_t n,
+void af_item_nodes_fill(af_metric m, af_node_format f, int dim, const void *vectors, int64_t n,
                         const unsigned char *skip, void *nodes_out, double dot_max_norm) {
-    const af_traits *t = af_traits_of(m);
+    const af_traits *t = af_traits_get(m, f);
     const af_kernels *k = af_kernels_best();
-    size_t s = af_node_size(m, dim), row = (size_t)dim * t->elem_size;
+    size_t s = af_traits_node_size(t, dim), row = (size_t)dim * t->elem_size;
     /* every node on its own: OpenMP's threads (the job's) share the rows, the bytes are the same */
 #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; i++) {
@@ -80,7 +98,7 @@ void af_item_nodes_fill(af_metric m, int dim, const void *vectors, int64_t n,
         if (skip && skip[i])
             memset(node, 0, s);
         else
-            t->item_init(dim, (const unsigned char *)vectors + (size_t)i * row, node,
+            t->item_init(t, dim, (const unsigned char *)vectors + (size_t)i * row, node,
                          (float)dot_max_norm, k);
     }
 }

@@ -57,7 +57,7 @@ af_searcher *af_searcher_create(const af_index_view *v, int threads, af_error *e
         return NULL;
     }
     s->v = v;
-    s->t = af_traits_of(v->metric);
+    s->t = af_traits_get(v->metric, v->format);
     s->k = af_kernels_best();
     s->threads = threads > 0 ? threads : omp_get_max_threads();
     s->sc = calloc((size_t)s->threads, sizeof *s->sc);
@@ -147,7 +147,7 @@ static inline int add_candidate(const af_index_view *v, scratch *sc, int64_t id,
 static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t search_k) {
     const af_index_view *v = s->v;
     const int K = v->leaf_capacity;
-    const size_t off_c = s->t->off_children;
+    const af_traits *t = s->t;
     int64_t met = 0;
     sc->pq_size = 0;
     sc->n_cand = 0;
@@ -171,7 +171,7 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
             sc->bad_id = top.id;
             return -1;
         }
-        int32_t nd = af_get_i32(node, AF_OFF_NDESC);
+        int64_t nd = af_node_ndesc(t, node);
         if (nd == 1 && top.id < v->n_items) {
             if (grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + 1, sizeof *sc->cand) < 0)
                 return -2;
@@ -182,21 +182,21 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
             if (nd > 0 &&
                 grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + nd, sizeof *sc->cand) < 0)
                 return -2;
-            for (int32_t c = 0; c < nd; c++)
-                if (add_candidate(v, sc, af_get_i32(node, off_c + 4 * (size_t)c), top.id) < 0)
+            for (int64_t c = 0; c < nd; c++)
+                if (add_candidate(v, sc, af_child_id(t, node, c), top.id) < 0)
                     return -1;
             met += nd > 0 ? nd : 0;
         } else {
-            int64_t left = af_get_i32(node, off_c), right = af_get_i32(node, off_c + 4);
+            int64_t left = af_child_id(t, node, 0), right = af_child_id(t, node, 1);
             /* the children are read soon (the nearer one usually next): start fetching them */
             const unsigned char *cn[2] = {af_index_node(v, left), af_index_node(v, right)};
             for (int c = 0; c < 2; c++)
                 if (cn[c])
                     for (size_t line = 0; line < v->node_size && line < 512; line += 64)
                         __builtin_prefetch(cn[c] + line);
-            float margin = s->t->margin(node, query, v->dim, s->k);
-            if (pq_push(sc, s->t->pq_distance(top.pri, margin, 1), right) < 0 ||
-                pq_push(sc, s->t->pq_distance(top.pri, margin, 0), left) < 0)
+            float margin = t->margin(t, node, query, v->dim, s->k);
+            if (pq_push(sc, t->pq_distance(top.pri, margin, 1), right) < 0 ||
+                pq_push(sc, t->pq_distance(top.pri, margin, 0), left) < 0)
                 return -2;
         }
     }
@@ -237,9 +237,9 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
             int64_t id = sc->cand[i];
             const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
             /* not the excluded row, nor a row left out of the index */
-            if (id != exclude && af_get_i32(node, AF_OFF_NDESC) == 1) {
+            if (id != exclude && af_node_ndesc(s->t, node) == 1) {
                 vec[m] = node + off_v;
-                item_sq[m] = angular ? af_get_f32(node, AF_OFF_ANGULAR_NORM) : 0.0f;
+                item_sq[m] = angular ? af_get_f32(node, s->t->off_scalar) : 0.0f;
                 ids[m++] = id;
             }
         }

@@ -133,8 +133,9 @@ static void two_means_normal(tm_kind kind, const af_build_data *d, const int32_t
 }
 
 /* Minkowski planes pass through the midpoint of the two centroids. */
-static void minkowski_split(tm_kind kind, const af_build_data *d, const int32_t *idx, int64_t count,
-                            af_kiss64 *rng, void *node, float *scratch) {
+static void minkowski_split(tm_kind kind, const af_traits *t, const af_build_data *d,
+                            const int32_t *idx, int64_t count, af_kiss64 *rng, void *node,
+                            float *scratch) {
     int dim = d->dim;
     centroid p = {scratch, 0}, q = {scratch + dim, 0};
     float *n = scratch + 2 * dim;
@@ -142,31 +143,31 @@ static void minkowski_split(tm_kind kind, const af_build_data *d, const int32_t 
     float a = 0.0f;
     for (int z = 0; z < dim; z++)
         a += -n[z] * (p.v[z] + q.v[z]) / 2;
-    af_put_f32(node, AF_OFF_MINKOWSKI_A, a);
-    memcpy((unsigned char *)node + 16, n, (size_t)dim * sizeof(float));
+    af_put_f32(node, t->off_scalar, a);
+    memcpy((unsigned char *)node + t->off_vector, n, (size_t)dim * sizeof(float));
 }
 
-void af_split_euclidean(const af_build_data *d, const int32_t *idx, int64_t count, af_kiss64 *rng,
-                        void *node, float *scratch) {
-    minkowski_split(TM_EUCLIDEAN, d, idx, count, rng, node, scratch);
+void af_split_euclidean(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch) {
+    minkowski_split(TM_EUCLIDEAN, t, d, idx, count, rng, node, scratch);
 }
 
-void af_split_manhattan(const af_build_data *d, const int32_t *idx, int64_t count, af_kiss64 *rng,
-                        void *node, float *scratch) {
-    minkowski_split(TM_MANHATTAN, d, idx, count, rng, node, scratch);
+void af_split_manhattan(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch) {
+    minkowski_split(TM_MANHATTAN, t, d, idx, count, rng, node, scratch);
 }
 
-void af_split_angular(const af_build_data *d, const int32_t *idx, int64_t count, af_kiss64 *rng,
-                      void *node, float *scratch) {
+void af_split_angular(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch) {
     int dim = d->dim;
     centroid p = {scratch, 0}, q = {scratch + dim, 0};
     float *n = scratch + 2 * dim;
     two_means_normal(TM_ANGULAR, d, idx, count, rng, &p, &q, n);
-    memcpy((unsigned char *)node + 12, n, (size_t)dim * sizeof(float));
+    memcpy((unsigned char *)node + t->off_vector, n, (size_t)dim * sizeof(float));
 }
 
-void af_split_dot(const af_build_data *d, const int32_t *idx, int64_t count, af_kiss64 *rng,
-                  void *node, float *scratch) {
+void af_split_dot(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                  af_kiss64 *rng, void *node, float *scratch) {
     int dim = d->dim;
     centroid p = {scratch, 0}, q = {scratch + dim, 0};
     centroid n = {scratch + 2 * dim, 0};
@@ -175,8 +176,8 @@ void af_split_dot(const af_build_data *d, const int32_t *idx, int64_t count, af_
         n.v[z] = p.v[z] - q.v[z];
     n.extra = p.extra - q.extra;
     normalize(TM_DOT, d, &n);
-    af_put_f32(node, AF_OFF_DOT_FACTOR, n.extra);
-    memcpy((unsigned char *)node + 16, n.v, (size_t)dim * sizeof(float));
+    af_put_f32(node, t->off_scalar, n.extra);
+    memcpy((unsigned char *)node + t->off_vector, n.v, (size_t)dim * sizeof(float));
 }
 
 /* Rows among idx whose bit `bit` is set. */
@@ -192,8 +193,8 @@ static int64_t rows_with_bit(const af_build_data *d, const int32_t *idx, int64_t
 
 /* A bit that some rows have and others lack: a few random tries, then every bit in turn
  * (the last one when none splits). */
-void af_split_hamming(const af_build_data *d, const int32_t *idx, int64_t count, af_kiss64 *rng,
-                      void *node, float *scratch) {
+void af_split_hamming(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch) {
     (void)scratch;
     uint64_t bits = (uint64_t)d->dim * 64, bit = 0;
     int found = 0;
@@ -207,5 +208,5 @@ void af_split_hamming(const af_build_data *d, const int32_t *idx, int64_t count,
         int64_t set = rows_with_bit(d, idx, count, bit);
         found = set > 0 && set < count;
     }
-    memcpy((unsigned char *)node + 16, &bit, sizeof bit);
+    memcpy((unsigned char *)node + t->off_vector, &bit, sizeof bit);
 }

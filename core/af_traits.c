@@ -9,21 +9,24 @@ static const float *vec_f(const void *node, size_t off) {
 
 /* ---- item nodes ---- */
 
-static void item_minkowski(int dim, const void *vec, void *node, float dot_max_norm,
-                           const af_kernels *k) {
-    (void)dot_max_norm, (void)k;
-    memset(node, 0, 16);
-    af_put_i32(node, AF_OFF_NDESC, 1);
-    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(float));
+/* Annoy's item: n_descendants 1, the header otherwise zero, the vector. */
+static void item_header(const af_traits *t, int dim, const void *vec, void *node) {
+    memset(node, 0, t->off_vector);
+    af_set_ndesc(t, node, 1);
+    memcpy((unsigned char *)node + t->off_vector, vec, (size_t)dim * t->elem_size);
 }
 
-static void item_angular(int dim, const void *vec, void *node, float dot_max_norm,
-                         const af_kernels *k) {
+static void item_plain(const af_traits *t, int dim, const void *vec, void *node, float dot_max_norm,
+                       const af_kernels *k) {
+    (void)dot_max_norm, (void)k;
+    item_header(t, dim, vec, node);
+}
+
+static void item_angular(const af_traits *t, int dim, const void *vec, void *node,
+                         float dot_max_norm, const af_kernels *k) {
     (void)dot_max_norm;
-    memset(node, 0, 12);
-    af_put_i32(node, AF_OFF_NDESC, 1);
-    af_put_f32(node, AF_OFF_ANGULAR_NORM, k->dot(vec, vec, dim));
-    memcpy((unsigned char *)node + 12, vec, (size_t)dim * sizeof(float));
+    item_header(t, dim, vec, node);
+    af_put_f32(node, t->off_scalar, k->dot(vec, vec, dim));
 }
 
 /* Annoy's dot preprocessing: the extra coordinate that puts every item on a sphere of radius
@@ -34,20 +37,10 @@ static float dot_factor_of(float sq, float max_norm) {
     return diff < 0 ? 0.0f : sqrtf(diff);
 }
 
-static void item_dot(int dim, const void *vec, void *node, float dot_max_norm,
+static void item_dot(const af_traits *t, int dim, const void *vec, void *node, float dot_max_norm,
                      const af_kernels *k) {
-    memset(node, 0, 16);
-    af_put_i32(node, AF_OFF_NDESC, 1);
-    af_put_f32(node, AF_OFF_DOT_FACTOR, dot_factor_of(k->dot(vec, vec, dim), dot_max_norm));
-    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(float));
-}
-
-static void item_hamming(int dim, const void *vec, void *node, float dot_max_norm,
-                         const af_kernels *k) {
-    (void)dot_max_norm, (void)k;
-    memset(node, 0, 16);
-    af_put_i32(node, AF_OFF_NDESC, 1);
-    memcpy((unsigned char *)node + 16, vec, (size_t)dim * sizeof(uint64_t));
+    item_header(t, dim, vec, node);
+    af_put_f32(node, t->off_scalar, dot_factor_of(k->dot(vec, vec, dim), dot_max_norm));
 }
 
 /* ---- planes: margin, side ---- */
@@ -55,12 +48,12 @@ static void item_hamming(int dim, const void *vec, void *node, float dot_max_nor
 typedef enum { BIAS_MINKOWSKI, BIAS_ANGULAR, BIAS_DOT } plane_bias;
 
 /* The margin from the plane's dot product with the query: the plane's offset added. */
-static inline float biased(plane_bias b, const void *node, float dot) {
+static inline float biased(const af_traits *t, plane_bias b, const void *node, float dot) {
     switch (b) {
     case BIAS_MINKOWSKI:
-        return af_get_f32(node, AF_OFF_MINKOWSKI_A) + dot;
+        return af_get_f32(node, t->off_scalar) + dot;
     case BIAS_DOT: {
-        float f = af_get_f32(node, AF_OFF_DOT_FACTOR);
+        float f = af_get_f32(node, t->off_scalar);
         return dot + f * f;
     }
     case BIAS_ANGULAR:
@@ -69,23 +62,27 @@ static inline float biased(plane_bias b, const void *node, float dot) {
     return dot;
 }
 
-static float margin_minkowski(const void *node, const void *q, int dim, const af_kernels *k) {
-    return biased(BIAS_MINKOWSKI, node, k->dot(vec_f(node, 16), q, dim));
+static float margin_minkowski(const af_traits *t, const void *node, const void *q, int dim,
+                              const af_kernels *k) {
+    return biased(t, BIAS_MINKOWSKI, node, k->dot(vec_f(node, t->off_vector), q, dim));
 }
 
-static float margin_angular(const void *node, const void *q, int dim, const af_kernels *k) {
-    return biased(BIAS_ANGULAR, node, k->dot(vec_f(node, 12), q, dim));
+static float margin_angular(const af_traits *t, const void *node, const void *q, int dim,
+                            const af_kernels *k) {
+    return biased(t, BIAS_ANGULAR, node, k->dot(vec_f(node, t->off_vector), q, dim));
 }
 
-static float margin_dot(const void *node, const void *q, int dim, const af_kernels *k) {
-    return biased(BIAS_DOT, node, k->dot(vec_f(node, 16), q, dim));
+static float margin_dot(const af_traits *t, const void *node, const void *q, int dim,
+                        const af_kernels *k) {
+    return biased(t, BIAS_DOT, node, k->dot(vec_f(node, t->off_vector), q, dim));
 }
 
 /* Hamming planes are one bit: v[0] is its position, counted from the top of each word. */
-static float margin_hamming(const void *node, const void *q, int dim, const af_kernels *k) {
+static float margin_hamming(const af_traits *t, const void *node, const void *q, int dim,
+                            const af_kernels *k) {
     (void)k;
     uint64_t bit;
-    memcpy(&bit, (const unsigned char *)node + 16, sizeof bit);
+    memcpy(&bit, (const unsigned char *)node + t->off_vector, sizeof bit);
     if (bit >= (uint64_t)dim * 64) /* a damaged file: never read outside the query's words */
         return 0.0f;
     const uint64_t *y = q;
@@ -96,18 +93,22 @@ static int side_by_margin(float m, af_kiss64 *rng) {
     return m != 0 ? m > 0 : af_kiss64_flip(rng);
 }
 
-static int side_minkowski(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
-    return side_by_margin(margin_minkowski(node, v, d->dim, d->k), rng);
+static int side_minkowski(const af_traits *t, const af_build_data *d, const void *node,
+                          const void *v, af_kiss64 *rng) {
+    return side_by_margin(margin_minkowski(t, node, v, d->dim, d->k), rng);
 }
-static int side_angular(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
-    return side_by_margin(margin_angular(node, v, d->dim, d->k), rng);
+static int side_angular(const af_traits *t, const af_build_data *d, const void *node, const void *v,
+                        af_kiss64 *rng) {
+    return side_by_margin(margin_angular(t, node, v, d->dim, d->k), rng);
 }
-static int side_dot(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
-    return side_by_margin(margin_dot(node, v, d->dim, d->k), rng);
+static int side_dot(const af_traits *t, const af_build_data *d, const void *node, const void *v,
+                    af_kiss64 *rng) {
+    return side_by_margin(margin_dot(t, node, v, d->dim, d->k), rng);
 }
-static int side_hamming(const af_build_data *d, const void *node, const void *v, af_kiss64 *rng) {
+static int side_hamming(const af_traits *t, const af_build_data *d, const void *node, const void *v,
+                        af_kiss64 *rng) {
     (void)rng;
-    return margin_hamming(node, v, d->dim, d->k) != 0;
+    return margin_hamming(t, node, v, d->dim, d->k) != 0;
 }
 
 /* ---- sides of many rows: one plane against four rows per dot4 call ---- */
@@ -115,10 +116,10 @@ static int side_hamming(const af_build_data *d, const void *node, const void *v,
 /* Rows ahead of use whose first cache lines are requested early (they are scattered). */
 #define SIDES_PREFETCH 8
 
-static int64_t sides_by_plane(const af_build_data *d, const void *node, size_t off_vector,
+static int64_t sides_by_plane(const af_traits *t, const af_build_data *d, const void *node,
                               plane_bias bias, const int32_t *idx, int64_t count, af_kiss64 *rng,
                               unsigned char *side) {
-    const float *plane = vec_f(node, off_vector);
+    const float *plane = vec_f(node, t->off_vector);
     int64_t ones = 0;
     for (int64_t i = 0; i < count; i += 4) {
         int m = count - i < 4 ? (int)(count - i) : 4;
@@ -130,7 +131,7 @@ static int64_t sides_by_plane(const af_build_data *d, const void *node, size_t o
         float dots[4];
         d->k->dot4(plane, rows, d->dim, dots);
         for (int j = 0; j < m; j++) {
-            unsigned char s = (unsigned char)side_by_margin(biased(bias, node, dots[j]), rng);
+            unsigned char s = (unsigned char)side_by_margin(biased(t, bias, node, dots[j]), rng);
             side[idx[i + j]] = s;
             ones += s;
         }
@@ -139,66 +140,59 @@ static int64_t sides_by_plane(const af_build_data *d, const void *node, size_t o
 }
 
 /* One row against up to four planes (the unused slots repeat the first). */
-static void side4_by_plane(const af_build_data *d, const void *const node[4],
-                           af_kiss64 *const rng[4], int m, const void *vec, size_t off_vector,
-                           plane_bias bias, unsigned char out[4]) {
+static void side4_by_plane(const af_traits *t, const af_build_data *d, const void *const node[4],
+                           af_kiss64 *const rng[4], int m, const void *vec, plane_bias bias,
+                           unsigned char out[4]) {
     const float *planes[4];
     for (int j = 0; j < 4; j++)
-        planes[j] = vec_f(node[j < m ? j : 0], off_vector);
+        planes[j] = vec_f(node[j < m ? j : 0], t->off_vector);
     float dots[4];
     d->k->dot4(vec, planes, d->dim, dots);
     for (int j = 0; j < m; j++)
-        out[j] = (unsigned char)side_by_margin(biased(bias, node[j], dots[j]), rng[j]);
+        out[j] = (unsigned char)side_by_margin(biased(t, bias, node[j], dots[j]), rng[j]);
 }
 
-static void side4_minkowski(const af_build_data *d, const void *const node[4],
+static void side4_minkowski(const af_traits *t, const af_build_data *d, const void *const node[4],
                             af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
-    side4_by_plane(d, node, rng, m, vec, 16, BIAS_MINKOWSKI, out);
+    side4_by_plane(t, d, node, rng, m, vec, BIAS_MINKOWSKI, out);
 }
-static void side4_angular(const af_build_data *d, const void *const node[4],
+static void side4_angular(const af_traits *t, const af_build_data *d, const void *const node[4],
                           af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
-    side4_by_plane(d, node, rng, m, vec, 12, BIAS_ANGULAR, out);
+    side4_by_plane(t, d, node, rng, m, vec, BIAS_ANGULAR, out);
 }
-static void side4_dot(const af_build_data *d, const void *const node[4], af_kiss64 *const rng[4],
-                      int m, const void *vec, unsigned char out[4]) {
-    side4_by_plane(d, node, rng, m, vec, 16, BIAS_DOT, out);
+static void side4_dot(const af_traits *t, const af_build_data *d, const void *const node[4],
+                      af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
+    side4_by_plane(t, d, node, rng, m, vec, BIAS_DOT, out);
 }
-static void side4_hamming(const af_build_data *d, const void *const node[4],
+static void side4_hamming(const af_traits *t, const af_build_data *d, const void *const node[4],
                           af_kiss64 *const rng[4], int m, const void *vec, unsigned char out[4]) {
     for (int j = 0; j < m; j++)
-        out[j] = (unsigned char)side_hamming(d, node[j], vec, rng[j]);
+        out[j] = (unsigned char)side_hamming(t, d, node[j], vec, rng[j]);
 }
 
-static int64_t sides_minkowski(const af_build_data *d, const void *node, const int32_t *idx,
-                               int64_t count, af_kiss64 *rng, unsigned char *side) {
-    return sides_by_plane(d, node, 16, BIAS_MINKOWSKI, idx, count, rng, side);
+static int64_t sides_minkowski(const af_traits *t, const af_build_data *d, const void *node,
+                               const int32_t *idx, int64_t count, af_kiss64 *rng,
+                               unsigned char *side) {
+    return sides_by_plane(t, d, node, BIAS_MINKOWSKI, idx, count, rng, side);
 }
-static int64_t sides_angular(const af_build_data *d, const void *node, const int32_t *idx,
-                             int64_t count, af_kiss64 *rng, unsigned char *side) {
-    return sides_by_plane(d, node, 12, BIAS_ANGULAR, idx, count, rng, side);
+static int64_t sides_angular(const af_traits *t, const af_build_data *d, const void *node,
+                             const int32_t *idx, int64_t count, af_kiss64 *rng,
+                             unsigned char *side) {
+    return sides_by_plane(t, d, node, BIAS_ANGULAR, idx, count, rng, side);
 }
-static int64_t sides_dot(const af_build_data *d, const void *node, const int32_t *idx,
-                         int64_t count, af_kiss64 *rng, unsigned char *side) {
-    return sides_by_plane(d, node, 16, BIAS_DOT, idx, count, rng, side);
+static int64_t sides_dot(const af_traits *t, const af_build_data *d, const void *node,
+                         const int32_t *idx, int64_t count, af_kiss64 *rng, unsigned char *side) {
+    return sides_by_plane(t, d, node, BIAS_DOT, idx, count, rng, side);
 }
-static int64_t sides_hamming(const af_build_data *d, const void *node, const int32_t *idx,
-                             int64_t count, af_kiss64 *rng, unsigned char *side) {
+static int64_t sides_hamming(const af_traits *t, const af_build_data *d, const void *node,
+                             const int32_t *idx, int64_t count, af_kiss64 *rng,
+                             unsigned char *side) {
     int64_t ones = 0;
     for (int64_t i = 0; i < count; i++) {
-        side[idx[i]] = (unsigned char)side_hamming(d, node, af_row(d, idx[i]), rng);
+        side[idx[i]] = (unsigned char)side_hamming(t, d, node, af_row(d, idx[i]), rng);
         ones += side[idx[i]];
     }
     return ones;
-}
-
-static void zero_plane16(void *node, int dim) {
-    memset((unsigned char *)node + 16, 0, (size_t)dim * sizeof(float));
-}
-static void zero_plane12(void *node, int dim) {
-    memset((unsigned char *)node + 12, 0, (size_t)dim * sizeof(float));
-}
-static void zero_plane_hamming(void *node, int dim) {
-    memset((unsigned char *)node + 16, 0, (size_t)dim * sizeof(uint64_t));
 }
 
 /* ---- search priorities ---- */
@@ -305,23 +299,55 @@ static void dist4_hamming(const void *a, float sa, const void *const b[4], const
 /* Hamming's root priority: large, and exact in float after the few decrements of a descent. */
 #define AF_HAMMING_PQ_INITIAL 8388608.0f
 
-static const af_traits table[AF_METRIC_COUNT] = {
-    [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_euclidean, side_minkowski, sides_minkowski, side4_minkowski,
-                      zero_plane16, margin_minkowski, pq_plane, dist_euclidean, dist4_euclidean},
-    [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), 4, 12, INFINITY, item_angular,
-                    af_split_angular, side_angular, sides_angular, side4_angular, zero_plane12,
-                    margin_angular, pq_plane, dist_angular, dist4_angular},
-    [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), 8, 16, INFINITY, item_minkowski,
-                      af_split_manhattan, side_minkowski, sides_minkowski, side4_minkowski,
-                      zero_plane16, margin_minkowski, pq_plane, dist_manhattan, dist4_manhattan},
-    [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), 4, 16, INFINITY, item_dot, af_split_dot, side_dot,
-                sides_dot, side4_dot, zero_plane16, margin_dot, pq_plane, dist_dot, dist4_dot},
-    [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), 4, 16, AF_HAMMING_PQ_INITIAL,
-                    item_hamming, af_split_hamming, side_hamming, sides_hamming, side4_hamming,
-                    zero_plane_hamming, margin_hamming, pq_hamming, dist_hamming, dist4_hamming},
+/* Each metric's functions, the same in both formats. */
+#define EUCLIDEAN_FNS                                                                              \
+    item_plain, af_split_euclidean, side_minkowski, sides_minkowski, side4_minkowski,              \
+        margin_minkowski, pq_plane, dist_euclidean, dist4_euclidean
+#define MANHATTAN_FNS                                                                              \
+    item_plain, af_split_manhattan, side_minkowski, sides_minkowski, side4_minkowski,              \
+        margin_minkowski, pq_plane, dist_manhattan, dist4_manhattan
+#define ANGULAR_FNS                                                                                \
+    item_angular, af_split_angular, side_angular, sides_angular, side4_angular, margin_angular,    \
+        pq_plane, dist_angular, dist4_angular
+#define DOT_FNS                                                                                    \
+    item_dot, af_split_dot, side_dot, sides_dot, side4_dot, margin_dot, pq_plane, dist_dot,        \
+        dist4_dot
+#define HAMMING_FNS                                                                                \
+    item_plain, af_split_hamming, side_hamming, sides_hamming, side4_hamming, margin_hamming,      \
+        pq_hamming, dist_hamming, dist4_hamming
+
+/* Offsets (af_metric.h): id size, children, vector, scalar. Narrow = Annoy's int32 layout; wide
+ * = annoylib.h's structs with S = int64_t (the minkowski `a` padded to the ids' alignment). */
+static const af_traits narrow[AF_METRIC_COUNT] = {
+    [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), AF_NODES_NARROW, 4, 8, 16, 4,
+                      INFINITY, EUCLIDEAN_FNS},
+    [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), AF_NODES_NARROW, 4, 4, 12, 4, INFINITY,
+                    ANGULAR_FNS},
+    [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), AF_NODES_NARROW, 4, 8, 16, 4,
+                      INFINITY, MANHATTAN_FNS},
+    [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), AF_NODES_NARROW, 4, 4, 16, 12, INFINITY, DOT_FNS},
+    [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), AF_NODES_NARROW, 4, 4, 16, 0,
+                    AF_HAMMING_PQ_INITIAL, HAMMING_FNS},
+};
+
+static const af_traits wide[AF_METRIC_COUNT] = {
+    [AF_EUCLIDEAN] = {AF_EUCLIDEAN, "euclidean", 0, sizeof(float), AF_NODES_WIDE, 8, 16, 32, 8,
+                      INFINITY, EUCLIDEAN_FNS},
+    [AF_ANGULAR] = {AF_ANGULAR, "angular", 0, sizeof(float), AF_NODES_WIDE, 8, 8, 24, 8, INFINITY,
+                    ANGULAR_FNS},
+    [AF_MANHATTAN] = {AF_MANHATTAN, "manhattan", 0, sizeof(float), AF_NODES_WIDE, 8, 16, 32, 8,
+                      INFINITY, MANHATTAN_FNS},
+    [AF_DOT] = {AF_DOT, "dot", 1, sizeof(float), AF_NODES_WIDE, 8, 8, 28, 24, INFINITY, DOT_FNS},
+    [AF_HAMMING] = {AF_HAMMING, "hamming", 0, sizeof(uint64_t), AF_NODES_WIDE, 8, 8, 24, 0,
+                    AF_HAMMING_PQ_INITIAL, HAMMING_FNS},
 };
 
 const af_traits *af_traits_of(af_metric m) {
-    return (unsigned)m < AF_METRIC_COUNT ? &table[m] : NULL;
+    return af_traits_get(m, AF_NODES_NARROW);
+}
+
+const af_traits *af_traits_get(af_metric m, af_node_format f) {
+    if ((unsigned)m >= AF_METRIC_COUNT)
+        return NULL;
+    return f == AF_NODES_WIDE ? &wide[m] : f == AF_NODES_NARROW ? &narrow[m] : NULL;
 }

@@ -99,7 +99,7 @@ static void draw_planes(batch *b) {
                 break;
             }
             af_kiss64_seed(&n->rng, n->seed);
-            b->c->t->create_split(b->c->d, t->idx + n->off, n->count, &n->rng, n->plane,
+            b->c->t->create_split(b->c->t, b->c->d, t->idx + n->off, n->count, &n->rng, n->plane,
                                   b->scratch);
         }
     }
@@ -132,7 +132,7 @@ static void side_pass(batch *b) {
             }
             if (m == 4 || (k == b->count && m > 0)) {
                 unsigned char s[4];
-                c->t->side4(c->d, plane, rng, m, x, s);
+                c->t->side4(c->t, c->d, plane, rng, m, x, s);
                 for (int j = 0; j < m; j++) {
                     tree[j]->side[r] = s[j];
                     node[j]->ones += s[j];

@@ -4,13 +4,14 @@
 #include "af_tree_nodes.h"
 
 void af_tree_ctx_init(af_tree_ctx *c, const af_build_params *p, const af_build_data *d, int64_t n) {
-    c->t = af_traits_of(p->metric);
+    c->t = af_traits_get(p->metric, p->node_format);
     c->d = d;
     c->n = n;
     c->N = p->n_items_total;
-    c->K = af_leaf_capacity(p->metric, p->dim);
+    c->K = af_traits_leaf_capacity(c->t, p->dim);
     c->leaf_cap = p->leaf_size > 0 ? p->leaf_size : c->K;
-    c->s = af_node_size(p->metric, p->dim);
+    c->s = af_traits_node_size(c->t, p->dim);
+    c->id_max = af_node_id_max(p->node_format);
 }
 
 af_seg_kind af_seg_classify(const af_tree_ctx *c, int64_t count, int is_root) {
@@ -37,7 +38,7 @@ static int64_t append_node(const af_tree_ctx *c, af_node_buf *buf, const void *s
         buf->nodes = grown;
         buf->cap = cap;
     }
-    if (c->n + buf->count >= AF_NODE_ID_MAX) {
+    if (c->n + buf->count >= c->id_max) {
         buf->failed = 1;
         return -1;
     }
@@ -47,15 +48,15 @@ static int64_t append_node(const af_tree_ctx *c, af_node_buf *buf, const void *s
 
 /* A leaf listing `slots` ids: the rows rows[0..count) repeated cyclically. */
 static int64_t make_leaf(const af_tree_ctx *c, af_node_buf *buf, const int32_t *rows, int64_t count,
-                         int32_t n_desc, int64_t slots) {
+                         int64_t n_desc, int64_t slots) {
     unsigned char *m = calloc(1, c->s);
     if (!m) {
         buf->failed = 1;
         return -1;
     }
-    af_put_i32(m, AF_OFF_NDESC, n_desc);
+    af_set_ndesc(c->t, m, n_desc);
     for (int64_t i = 0; i < slots; i++)
-        af_put_i32(m, c->t->off_children + 4 * (size_t)i, rows[i % count]);
+        af_set_child(c->t, m, i, rows[i % count]);
     int64_t id = append_node(c, buf, m);
     free(m);
     return id;
@@ -70,9 +71,9 @@ static int64_t make_lone_root(const af_tree_ctx *c, af_node_buf *buf, int32_t it
         buf->failed = 1;
         return -1;
     }
-    af_put_i32(m, AF_OFF_NDESC, (int32_t)c->N);
-    af_put_i32(m, c->t->off_children, item);
-    af_put_i32(m, c->t->off_children + 4, (int32_t)leaf);
+    af_set_ndesc(c->t, m, c->N);
+    af_set_child(c->t, m, 0, item);
+    af_set_child(c->t, m, 1, leaf);
     int64_t id = append_node(c, buf, m);
     free(m);
     return id;
@@ -84,9 +85,9 @@ int64_t af_nodes_terminal(const af_tree_ctx *c, af_node_buf *buf, af_seg_kind ki
     case AF_SEG_ITEM:
         return rows[0];
     case AF_SEG_ROOT_LEAF:
-        return make_leaf(c, buf, rows, count, (int32_t)c->N, c->N);
+        return make_leaf(c, buf, rows, count, c->N, c->N);
     case AF_SEG_LEAF:
-        return make_leaf(c, buf, rows, count, (int32_t)count, count);
+        return make_leaf(c, buf, rows, count, count, count);
     case AF_SEG_LONE_ROOT:
         return make_lone_root(c, buf, rows[0]);
     case AF_SEG_SPLIT:
@@ -98,9 +99,9 @@ int64_t af_nodes_terminal(const af_tree_ctx *c, af_node_buf *buf, af_seg_kind ki
 
 /* n_descendants of a non-root split over `count` rows: the count, or (leaf_size < K) a value
  * above K that is not N, so readers still see a split. */
-static int32_t split_n_desc(const af_tree_ctx *c, int64_t count) {
+static int64_t split_n_desc(const af_tree_ctx *c, int64_t count) {
     if (count > c->K)
-        return (int32_t)count;
+        return count;
     return c->K + 1 != c->N ? c->K + 1 : c->K + 2;
 }
 
@@ -113,9 +114,9 @@ int64_t af_nodes_split(const af_tree_ctx *c, af_node_buf *buf, unsigned char *m,
     }
     if (buf->failed)
         return -1;
-    af_put_i32(m, AF_OFF_NDESC, is_root ? (int32_t)c->N : split_n_desc(c, count));
-    af_put_i32(m, c->t->off_children, (int32_t)child[0]);
-    af_put_i32(m, c->t->off_children + 4, (int32_t)child[1]);
+    af_set_ndesc(c->t, m, is_root ? c->N : split_n_desc(c, count));
+    af_set_child(c->t, m, 0, child[0]);
+    af_set_child(c->t, m, 1, child[1]);
     return append_node(c, buf, m);
 }
 
@@ -128,8 +129,8 @@ static double split_imbalance(int64_t left, int64_t right) {
 /* One plane and the side of every row. */
 static int64_t try_plane(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
                          unsigned char *m, float *scratch, unsigned char *side) {
-    c->t->create_split(c->d, idx, count, rng, m, scratch);
-    return c->t->sides(c->d, m, idx, count, rng, side);
+    c->t->create_split(c->t, c->d, idx, count, rng, m, scratch);
+    return c->t->sides(c->t, c->d, m, idx, count, rng, side);
 }
 
 int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
@@ -140,7 +141,7 @@ int64_t af_choose_sides(const af_tree_ctx *c, const int32_t *idx, int64_t count,
         done++;
     }
     while (split_imbalance(count - ones, ones) > 0.99) {
-        c->t->zero_plane(m, c->d->dim);
+        af_zero_plane(c->t, m, c->d->dim);
         ones = 0;
         for (int64_t i = 0; i < count; i++) {
             side[idx[i]] = (unsigned char)af_kiss64_flip(rng);

@@ -15,11 +15,12 @@
 typedef struct af_tree_ctx {
     const af_traits *t;
     const af_build_data *d;
-    int64_t n;    /* rows of the shard (item ids below n) */
-    int64_t N;    /* rows of the whole index (a root's n_descendants) */
-    int K;        /* leaf capacity of the metric */
-    int leaf_cap; /* leaf_size, or K */
-    size_t s;     /* node bytes */
+    int64_t n;      /* rows of the shard (item ids below n) */
+    int64_t N;      /* rows of the whole index (a root's n_descendants) */
+    int K;          /* leaf capacity of the metric */
+    int leaf_cap;   /* leaf_size, or K */
+    size_t s;       /* node bytes */
+    int64_t id_max; /* the largest node id of the format */
 } af_tree_ctx;
 
 /* One tree's nodes as they are appended. */

@@ -35,7 +35,7 @@ typedef struct af_index_meta {
     char index_file[256]; /* basename of the index file */
     /* annforest's own */
     char annforest_version[16];
-    char node_format[16]; /* "annoy-int32" */
+    char node_format[16]; /* "annoy-int32" (narrow) or "annoy-int64" (wide) */
     int64_t node_size;
     int64_t n_nodes;
     int64_t leaf_size;

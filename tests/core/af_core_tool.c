@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         int k = atoi(argv[7]);
         void *q = read_file(argv[5], (size_t)nq * row, NULL);
         af_index_view v;
-        if (af_index_load_annoy(&v, m, dim, bytes, size, &err) < 0)
+        if (af_index_load_annoy(&v, m, AF_NODES_NARROW, dim, bytes, size, &err) < 0)
             return die(&err);
         printf("items %lld roots %lld\n", (long long)v.n_items, (long long)v.n_roots);
         af_neighbor *out = malloc((size_t)nq * k * sizeof *out);

@@ -159,7 +159,8 @@ typedef struct fx_index {
 static inline int fx_build_index_at(const af_build_params *base, const void *vectors, int64_t N,
                                     int shards, const int64_t *starts, fx_index *ix,
                                     af_error *err) {
-    size_t s = af_node_size(base->metric, base->dim), row = fx_row_bytes(base->metric, base->dim);
+    size_t s = af_node_size(base->metric, base->node_format, base->dim);
+    size_t row = fx_row_bytes(base->metric, base->dim);
     af_shard_trees *t = calloc((size_t)shards, sizeof *t);
     memset(ix, 0, sizeof *ix);
     ix->shard_first = calloc((size_t)shards + 1, sizeof(int64_t));
@@ -190,7 +191,7 @@ static inline int fx_build_index_at(const af_build_params *base, const void *vec
     ix->size = (size_t)ix->n_nodes * s;
     ix->bytes = calloc(1, ix->size);
     ix->roots = malloc((size_t)ix->n_roots * sizeof *ix->roots);
-    af_item_nodes_fill(p.metric, p.dim, vectors, N, NULL, ix->bytes, p.dot_max_norm);
+    af_item_nodes_fill(p.metric, p.node_format, p.dim, vectors, N, NULL, ix->bytes, p.dot_max_norm);
     int64_t r = 0;
     for (int sh = 0; sh < shards; sh++) {
         memcpy(ix->bytes + (size_t)ix->shard_nodes_first[sh] * s, t[sh].nodes,

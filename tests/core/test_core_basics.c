@@ -58,16 +58,16 @@ static void metric_names_and_layouts(void **state) {
     af_metric got;
     assert_int_equal(af_metric_parse("cosine", &got), -1);
     /* Annoy: node = offsetof(v) + dim * sizeof(T); K = (node - offsetof(children)) / 4 */
-    assert_int_equal(af_node_size(AF_EUCLIDEAN, 10), 16 + 40);
-    assert_int_equal(af_leaf_capacity(AF_EUCLIDEAN, 10), 12);
-    assert_int_equal(af_node_size(AF_MANHATTAN, 3), 28);
-    assert_int_equal(af_leaf_capacity(AF_MANHATTAN, 3), 5);
-    assert_int_equal(af_node_size(AF_ANGULAR, 10), 12 + 40);
-    assert_int_equal(af_leaf_capacity(AF_ANGULAR, 10), 12);
-    assert_int_equal(af_node_size(AF_DOT, 10), 16 + 40);
-    assert_int_equal(af_leaf_capacity(AF_DOT, 10), 13);
-    assert_int_equal(af_node_size(AF_HAMMING, 2), 16 + 16);
-    assert_int_equal(af_leaf_capacity(AF_HAMMING, 2), 7);
+    assert_int_equal(af_node_size(AF_EUCLIDEAN, AF_NODES_NARROW, 10), 16 + 40);
+    assert_int_equal(af_leaf_capacity(AF_EUCLIDEAN, AF_NODES_NARROW, 10), 12);
+    assert_int_equal(af_node_size(AF_MANHATTAN, AF_NODES_NARROW, 3), 28);
+    assert_int_equal(af_leaf_capacity(AF_MANHATTAN, AF_NODES_NARROW, 3), 5);
+    assert_int_equal(af_node_size(AF_ANGULAR, AF_NODES_NARROW, 10), 12 + 40);
+    assert_int_equal(af_leaf_capacity(AF_ANGULAR, AF_NODES_NARROW, 10), 12);
+    assert_int_equal(af_node_size(AF_DOT, AF_NODES_NARROW, 10), 16 + 40);
+    assert_int_equal(af_leaf_capacity(AF_DOT, AF_NODES_NARROW, 10), 13);
+    assert_int_equal(af_node_size(AF_HAMMING, AF_NODES_NARROW, 2), 16 + 16);
+    assert_int_equal(af_leaf_capacity(AF_HAMMING, AF_NODES_NARROW, 2), 7);
     assert_int_equal(af_metric_larger_first(AF_DOT), 1);
     assert_int_equal(af_metric_larger_first(AF_EUCLIDEAN), 0);
 }
@@ -79,26 +79,26 @@ static void item_nodes_as_annoy(void **state) {
     int32_t i32;
     float f;
     memset(node, 0xAB, sizeof node);
-    af_item_node_init(AF_EUCLIDEAN, 3, v, node, 0);
+    af_item_node_init(AF_EUCLIDEAN, AF_NODES_NARROW, 3, v, node, 0);
     memcpy(&i32, node, 4);
     assert_int_equal(i32, 1);
     for (int b = 4; b < 16; b++)
         assert_int_equal(node[b], 0);
     assert_memory_equal(node + 16, v, sizeof v);
 
-    af_item_node_init(AF_ANGULAR, 3, v, node, 0);
+    af_item_node_init(AF_ANGULAR, AF_NODES_NARROW, 3, v, node, 0);
     memcpy(&f, node + 4, 4);
     assert_true(f == 9.0f); /* norm field = |v|^2 */
     assert_memory_equal(node + 12, v, sizeof v);
 
-    af_item_node_init(AF_DOT, 3, v, node, 5.0);
+    af_item_node_init(AF_DOT, AF_NODES_NARROW, 3, v, node, 5.0);
     memcpy(&f, node + 12, 4);
     assert_true(fabsf(f - 4.0f) < 1e-6f); /* sqrt(5^2 - 3^2) */
     assert_memory_equal(node + 16, v, sizeof v);
     assert_true(af_block_max_norm(AF_DOT, 3, v, 1) == 3.0);
 
     uint64_t w[2] = {0xF0F0ULL, 7};
-    af_item_node_init(AF_HAMMING, 2, w, node, 0);
+    af_item_node_init(AF_HAMMING, AF_NODES_NARROW, 2, w, node, 0);
     memcpy(&i32, node, 4);
     assert_int_equal(i32, 1);
     assert_memory_equal(node + 16, w, sizeof w);
@@ -107,7 +107,7 @@ static void item_nodes_as_annoy(void **state) {
     float two[6] = {1, 1, 1, 2, 2, 2};
     unsigned char skip[2] = {0, 1};
     memset(nodes, 0xAB, sizeof nodes);
-    af_item_nodes_fill(AF_EUCLIDEAN, 3, two, 2, skip, nodes, 0);
+    af_item_nodes_fill(AF_EUCLIDEAN, AF_NODES_NARROW, 3, two, 2, skip, nodes, 0);
     for (int b = 28; b < 56; b++)
         assert_int_equal(nodes[b], 0); /* a row left out: Annoy's never-added item */
 }

@@ -26,19 +26,21 @@ static int64_t walk(const af_index_view *v, int64_t id, int is_root, int leaf_ca
     const void *node = af_index_node(v, id);
     if (!node)
         fail_msg("node %lld is not mapped", (long long)id);
-    int32_t nd = af_node_n_descendants(node);
-    const int32_t *ch = af_node_children(v->metric, node);
+    int64_t nd = af_node_n_descendants(v->metric, v->format, node);
+    int64_t ch[2] = {af_node_child(v->metric, v->format, node, 0),
+                     af_node_child(v->metric, v->format, node, 1)};
     if (nd == 1 && id < v->n_items) {
         counts[id]++;
         return 1;
     }
     if (nd <= v->leaf_capacity) {
         if (!is_root && nd > leaf_cap)
-            fail_msg("leaf %lld holds %d rows, over %d", (long long)id, nd, leaf_cap);
-        for (int c = 0; c < nd; c++) {
-            if (ch[c] < 0 || ch[c] >= v->n_items)
-                fail_msg("leaf %lld lists %d, not a row", (long long)id, ch[c]);
-            counts[ch[c]]++;
+            fail_msg("leaf %lld holds %lld rows, over %d", (long long)id, (long long)nd, leaf_cap);
+        for (int64_t c = 0; c < nd; c++) {
+            int64_t item = af_node_child(v->metric, v->format, node, c);
+            if (item < 0 || item >= v->n_items)
+                fail_msg("leaf %lld lists %lld, not a row", (long long)id, (long long)item);
+            counts[item]++;
         }
         return nd;
     }
@@ -46,7 +48,8 @@ static int64_t walk(const af_index_view *v, int64_t id, int is_root, int leaf_ca
     if (is_root)
         assert_int_equal(nd, v->n_items);
     else if (nd != got && !(got <= v->leaf_capacity && nd > v->leaf_capacity))
-        fail_msg("split %lld says %d rows, holds %lld", (long long)id, nd, (long long)got);
+        fail_msg("split %lld says %lld rows, holds %lld", (long long)id, (long long)nd,
+                 (long long)got);
     return got;
 }
 
@@ -54,10 +57,10 @@ static int64_t walk(const af_index_view *v, int64_t id, int is_root, int leaf_ca
 static void check_index(const af_build_params *p, const fx_index *ix, int64_t N, int shards) {
     af_index_view v;
     af_error err = {0};
-    if (af_index_load_annoy(&v, p->metric, p->dim, ix->bytes, ix->size, &err) < 0)
+    if (af_index_load_annoy(&v, p->metric, p->node_format, p->dim, ix->bytes, ix->size, &err) < 0)
         fail_msg("%s", err.msg);
     assert_int_equal(v.n_items, N);
-    int K = af_leaf_capacity(p->metric, p->dim);
+    int K = af_leaf_capacity(p->metric, p->node_format, p->dim);
     int leaf_cap = p->leaf_size ? p->leaf_size : K;
     if (N > K) { /* Annoy's loader finds exactly the roots: their copies */
         assert_int_equal(v.n_roots, ix->n_roots);
@@ -109,6 +112,11 @@ static void every_row_in_every_tree(void **state) {
         af_build_params small = params((af_metric)m, dim, 3);
         small.leaf_size = 2; /* splits over <= K rows must still read as splits */
         build_check(small, data, 600, 2, NULL);
+        af_build_params wide = params((af_metric)m, dim, 3); /* int64 node ids */
+        wide.node_format = AF_NODES_WIDE;
+        build_check(wide, data, 600, 3, NULL);
+        wide.leaf_size = 2;
+        build_check(wide, data, 600, 2, NULL);
         free(data);
     }
 }
@@ -241,7 +249,7 @@ static void tiny_shards(void **state) {
     (void)state;
     for (int m = 0; m < AF_METRIC_COUNT; m++) {
         int dim = m == AF_HAMMING ? 1 : 4;
-        int K = af_leaf_capacity((af_metric)m, dim);
+        int K = af_leaf_capacity((af_metric)m, AF_NODES_NARROW, dim);
         int64_t N = 40 + K;
         void *data = fx_data((af_metric)m, N, dim, 3, 21);
         int64_t starts[6] = {0, 1, 3, 6, 6 + K, N};
@@ -279,20 +287,44 @@ static void relocation_round_trip(void **state) {
         assert_int_equal(t.roots[r], local_roots[r] - 500 + 7000);
     assert_true(memcmp(local, t.nodes, bytes) != 0);
     /* every id is now a global row in 1000..1499 or a node in 7000.. */
-    int K = af_leaf_capacity(AF_EUCLIDEAN, 5);
+    int K = af_leaf_capacity(AF_EUCLIDEAN, AF_NODES_NARROW, 5);
     for (int64_t j = 0; j < t.n_nodes; j++) {
         const void *node = t.nodes + (size_t)j * t.node_size;
-        int32_t nd = af_node_n_descendants(node);
-        const int32_t *ch = af_node_children(AF_EUCLIDEAN, node);
-        for (int c = 0; c < (nd <= K ? nd : 2); c++)
-            assert_true((ch[c] >= 1000 && ch[c] < 1500) ||
-                        (ch[c] >= 7000 && ch[c] < 7000 + t.n_nodes));
+        int64_t nd = af_node_n_descendants(AF_EUCLIDEAN, AF_NODES_NARROW, node);
+        for (int64_t c = 0; c < (nd <= K ? nd : 2); c++) {
+            int64_t ch = af_node_child(AF_EUCLIDEAN, AF_NODES_NARROW, node, c);
+            assert_true((ch >= 1000 && ch < 1500) || (ch >= 7000 && ch < 7000 + t.n_nodes));
+        }
     }
     assert_int_equal(af_shard_relocate(&t, 0, 500, &err), 0);
     assert_memory_equal(local, t.nodes, bytes);
     assert_int_equal(af_shard_relocate(&t, 2147483600LL, 7000, &err), -1);
-    assert_non_null(strstr(err.msg, "32-bit"));
+    assert_non_null(strstr(err.msg, "annoy-int32"));
     assert_int_equal(af_shard_relocate(&t, 0, 200, &err), -1); /* nodes over rows */
+    af_shard_trees_free(&t);
+    free(local);
+    /* wide: ids beyond int32 (rows from 3e9, nodes from 5e9) survive the round trip */
+    af_build_params w = params(AF_EUCLIDEAN, 5, 3);
+    w.node_format = AF_NODES_WIDE;
+    w.n_items_total = 500;
+    assert_int_equal(af_shard_build(&w, data, 500, NULL, &t, &err), 0);
+    bytes = (size_t)t.n_nodes * t.node_size;
+    local = malloc(bytes);
+    memcpy(local, t.nodes, bytes);
+    const int64_t rows_at = 3000000000LL, nodes_at = 5000000000LL;
+    assert_int_equal(af_shard_relocate(&t, rows_at, nodes_at, &err), 0);
+    K = af_leaf_capacity(AF_EUCLIDEAN, AF_NODES_WIDE, 5);
+    for (int64_t j = 0; j < t.n_nodes; j++) {
+        const void *node = t.nodes + (size_t)j * t.node_size;
+        int64_t nd = af_node_n_descendants(AF_EUCLIDEAN, AF_NODES_WIDE, node);
+        for (int64_t c = 0; c < (nd <= K ? nd : 2); c++) {
+            int64_t ch = af_node_child(AF_EUCLIDEAN, AF_NODES_WIDE, node, c);
+            assert_true((ch >= rows_at && ch < rows_at + 500) ||
+                        (ch >= nodes_at && ch < nodes_at + t.n_nodes));
+        }
+    }
+    assert_int_equal(af_shard_relocate(&t, 0, 500, &err), 0);
+    assert_memory_equal(local, t.nodes, bytes);
     af_shard_trees_free(&t);
     free(local);
     free(data);
@@ -335,15 +367,17 @@ static void skipped_rows(void **state) {
     size_t s = t.node_size;
     int64_t n_nodes = 200 + t.n_nodes + 3;
     unsigned char *file = calloc((size_t)n_nodes, s);
-    af_item_nodes_fill(AF_EUCLIDEAN, 3, data, 200, skip, file, 0);
+    af_item_nodes_fill(AF_EUCLIDEAN, AF_NODES_NARROW, 3, data, 200, skip, file, 0);
     memcpy(file + 200 * s, t.nodes, (size_t)t.n_nodes * s);
     for (int r = 0; r < 3; r++)
         memcpy(file + (size_t)(200 + t.n_nodes + r) * s, af_shard_root_node(&t, r), s);
     af_index_view v;
-    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 3, file, (size_t)n_nodes * s, &err), 0);
+    assert_int_equal(
+        af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 3, file, (size_t)n_nodes * s, &err),
+        0);
     int64_t counts[200] = {0};
     for (int r = 0; r < 3; r++)
-        walk(&v, t.roots[r], 1, af_leaf_capacity(AF_EUCLIDEAN, 3), counts);
+        walk(&v, t.roots[r], 1, af_leaf_capacity(AF_EUCLIDEAN, AF_NODES_NARROW, 3), counts);
     for (int i = 0; i < 200; i++)
         assert_int_equal(counts[i], skip[i] ? 0 : 3);
     af_neighbor out[200 * 5];

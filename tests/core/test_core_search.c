@@ -114,7 +114,8 @@ static void recall_against_exact(void **state) {
             af_build_params p = params((af_metric)m, dim, 10);
             assert_int_equal(fx_build_index(&p, ref, n, shards, &ix, &err), 0);
             af_index_view v;
-            assert_int_equal(af_index_load_annoy(&v, (af_metric)m, dim, ix.bytes, ix.size, &err),
+            assert_int_equal(af_index_load_annoy(&v, (af_metric)m, AF_NODES_NARROW, dim, ix.bytes,
+                                                 ix.size, &err),
                              0);
             double low = search_recall(&v, q, nq, k, 100, truth);
             double mid = search_recall(&v, q, nq, k, 1000, truth);
@@ -129,6 +130,59 @@ static void recall_against_exact(void **state) {
         free(ref);
         free(q);
         free(truth);
+    }
+}
+
+/* The wide format (int64 node ids) answers exactly like the narrow one: with the same leaf size
+ * the trees make the same splits, so every query gets the same ids and distances, in 1 and 3
+ * shards, for every metric. Its nodes are laid out as annoylib.h's with S = int64_t. */
+static void wide_answers_like_narrow(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++) {
+        int dim = dim_of((af_metric)m), k = 10;
+        int64_t n = 3000, nq = 60;
+        void *ref = fx_data((af_metric)m, n, dim, 20, 500 + m);
+        void *q = fx_data((af_metric)m, nq, dim, 20, 500 + m);
+        /* a leaf size both formats hold (wide nodes fit fewer ids) */
+        int leaf = af_leaf_capacity((af_metric)m, AF_NODES_WIDE, dim);
+        assert_true(leaf < af_leaf_capacity((af_metric)m, AF_NODES_NARROW, dim));
+        for (int shards = 1; shards <= 3; shards += 2) {
+            af_neighbor *got[2];
+            size_t node_size[2];
+            for (int f = 0; f < 2; f++) {
+                fx_index ix;
+                af_error err = {0};
+                af_build_params p = params((af_metric)m, dim, 8);
+                p.node_format = (af_node_format)f;
+                p.leaf_size = leaf;
+                assert_int_equal(fx_build_index(&p, ref, n, shards, &ix, &err), 0);
+                af_index_view v;
+                assert_int_equal(af_index_load_annoy(&v, (af_metric)m, (af_node_format)f, dim,
+                                                     ix.bytes, ix.size, &err),
+                                 0);
+                node_size[f] = v.node_size;
+                got[f] = malloc((size_t)nq * k * sizeof *got[f]);
+                af_search_params sp = {k, 600};
+                assert_int_equal(af_search(&v, q, nq, &sp, NULL, 2, got[f], &err), 0);
+                af_index_view_free(&v);
+                fx_index_free(&ix);
+            }
+            /* annoylib.h, S = int64_t: n_descendants and both children 8 bytes each */
+            assert_int_equal(node_size[1] - node_size[0], m == AF_EUCLIDEAN || m == AF_MANHATTAN
+                                                              ? 16
+                                                              : 12 - 4 * (m == AF_HAMMING));
+            for (int64_t i = 0; i < nq * k; i++)
+                if (got[0][i].id != got[1][i].id || got[0][i].dist != got[1][i].dist)
+                    fail_msg("%s, %d shards, query %lld rank %lld: narrow %lld (%g), wide %lld "
+                             "(%g)",
+                             af_metric_name((af_metric)m), shards, (long long)(i / k),
+                             (long long)(i % k), (long long)got[0][i].id, got[0][i].dist,
+                             (long long)got[1][i].id, got[1][i].dist);
+            free(got[0]);
+            free(got[1]);
+        }
+        free(ref);
+        free(q);
     }
 }
 
@@ -148,7 +202,9 @@ static void full_budget_is_exact(void **state) {
         af_build_params p = params((af_metric)m, dim, 3);
         assert_int_equal(fx_build_index(&p, ref, n, 2, &ix, &err), 0);
         af_index_view v;
-        assert_int_equal(af_index_load_annoy(&v, (af_metric)m, dim, ix.bytes, ix.size, &err), 0);
+        assert_int_equal(
+            af_index_load_annoy(&v, (af_metric)m, AF_NODES_NARROW, dim, ix.bytes, ix.size, &err),
+            0);
         af_search_params sp = {k, n * 3};
         int64_t *exclude = malloc((size_t)nq * sizeof *exclude);
         for (int64_t i = 0; i < nq; i++)
@@ -184,7 +240,8 @@ static void k_beyond_rows_and_tiny_indexes(void **state) {
         af_build_params p = params(AF_EUCLIDEAN, 2, 2);
         assert_int_equal(fx_build_index(&p, ref, N, (int)N, &ix, &err), 0);
         af_index_view v;
-        assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 2, ix.bytes, ix.size, &err), 0);
+        assert_int_equal(
+            af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 2, ix.bytes, ix.size, &err), 0);
         assert_int_equal(v.n_items, N);
         af_neighbor out[5];
         af_search_params sp = {5, -1};
@@ -209,7 +266,7 @@ static void sharded_views_merge(void **state) {
     fx_index ix;
     af_build_params p = params(AF_ANGULAR, dim, 4);
     assert_int_equal(fx_build_index(&p, ref, n, shards, &ix, &err), 0);
-    size_t s = af_node_size(AF_ANGULAR, dim);
+    size_t s = af_node_size(AF_ANGULAR, AF_NODES_NARROW, dim);
     af_neighbor *merged = malloc((size_t)nq * k * sizeof *merged),
                 *part = malloc((size_t)nq * k * sizeof *part);
     af_topk_clear(merged, (int)(nq * k));
@@ -221,7 +278,7 @@ static void sharded_views_merge(void **state) {
         memcpy(trees, ix.bytes + (size_t)ix.shard_nodes_first[sh] * s,
                (size_t)ix.shard_nodes_count[sh] * s);
         af_index_view v;
-        assert_int_equal(af_index_view_init(&v, AF_ANGULAR, dim, n, &err), 0);
+        assert_int_equal(af_index_view_init(&v, AF_ANGULAR, AF_NODES_NARROW, dim, n, &err), 0);
         assert_int_equal(af_index_view_set_items(&v, first, count, items, &err), 0);
         assert_int_equal(af_index_view_add_trees(&v, ix.shard_nodes_first[sh],
                                                  ix.shard_nodes_count[sh], trees, &err),
@@ -263,23 +320,26 @@ static void loader_errors_and_damage(void **state) {
     af_index_view v;
     af_error err = {0};
     unsigned char bytes[200] = {0};
-    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 0, &err), -1);
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, bytes, 0, &err), -1);
     assert_non_null(strstr(err.msg, "empty"));
-    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 33, &err), -1);
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, bytes, 33, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "not a whole number"));
-    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, bytes, 64, &err), -1); /* n_desc 0 */
+    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, bytes, 64, &err),
+                     -1); /* n_desc 0 */
     assert_non_null(strstr(err.msg, "not an Annoy index"));
 
     float *ref = fx_data(AF_EUCLIDEAN, 300, 4, 3, 77);
     fx_index ix;
     af_build_params p = params(AF_EUCLIDEAN, 4, 2);
     assert_int_equal(fx_build_index(&p, ref, 300, 1, &ix, &err), 0);
-    size_t s = af_node_size(AF_EUCLIDEAN, 4);
+    size_t s = af_node_size(AF_EUCLIDEAN, AF_NODES_NARROW, 4);
     /* point a child of the last root copy far outside the file */
     int32_t bad = 123456;
     memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 8, &bad, 4);
     memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 12, &bad, 4);
-    assert_int_equal(af_index_load_annoy(&v, AF_EUCLIDEAN, 4, ix.bytes, ix.size, &err), 0);
+    assert_int_equal(
+        af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, ix.bytes, ix.size, &err), 0);
     af_neighbor out[3];
     af_search_params sp = {3, -1};
     assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
@@ -294,6 +354,7 @@ int main(void) {
         cmocka_unit_test(exact_matches_reference),
         cmocka_unit_test(exact_blocks_skip_exclude_and_ties),
         cmocka_unit_test(recall_against_exact),
+        cmocka_unit_test(wide_answers_like_narrow),
         cmocka_unit_test(full_budget_is_exact),
         cmocka_unit_test(k_beyond_rows_and_tiny_indexes),
         cmocka_unit_test(sharded_views_merge),

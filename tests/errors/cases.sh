@@ -92,6 +92,13 @@ bad into_wrong_type all 'cp $D/chars.desc $D/chars.bin out/' \
     "out/chars\.desc: existing matrix has type 'byte', which cannot receive integer values"
 bad into_missing 1 '' "$Q --set output.existing=into" 'out/(ids|dist)\.desc does not exist \(existing = into'
 bad output_exists all 'echo keep > out/dist.desc' "$Q" 'out/dist\.desc already exists'
+# 3e9 rows (a sparse file): refused before any work, with the sizes; wide lifts the node-id
+# limit, but a shard's rows stay below 2^31
+big='truncate -s 3000000000 big.dat && printf "annforest-matrix: 1\nfile: big.dat\nrows: 3000000000\ncols: 1\ntype: raw\n" > big.afm'
+bad too_many_node_ids all "$big" "$B --set reference.path=big.afm" \
+    'big\.afm: 3000000000 rows with 3 trees in each of [1-4] shards need at least [0-9]+ node ids, more than the 2147483647 an Annoy index .*set index\.format = wide'
+bad wide_shard_too_big all "$big" "$B --set reference.path=big.afm --set index.format=wide --set index.shards=1" \
+    'shards = .1.: big\.afm: a shard of 3000000000 rows is more than one shard may hold \(2147483646\); use at least 2 shards'
 
 ## NA and NaN rows under each na policy (query rows with NA are not errors: NA output rows)
 bad na_error_double all '' "$B --set reference.path=\$D/na_ref.desc" 'na_ref\.desc: row 17 holds NA'

@@ -1,6 +1,7 @@
 /* libFuzzer target: loading an Annoy index file from bytes and searching it, as `query` does for
- * an Annoy file made elsewhere. Byte 0 picks the metric, byte 1 the dimension; the rest is the
- * file. A damaged file must fail with a message - never crash, loop or read outside it. */
+ * an Annoy file made elsewhere. Byte 0 picks the metric (and, from 5 on, the wide node format),
+ * byte 1 the dimension; the rest is the file. A damaged file must fail with a message - never
+ * crash, loop or read outside it. */
 #include "af_index.h"
 #include "fuzz_util.h"
 
@@ -9,6 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     static const af_metric metrics[] = {AF_EUCLIDEAN, AF_ANGULAR, AF_MANHATTAN, AF_DOT, AF_HAMMING};
     af_metric m = metrics[data[0] % 5];
+    af_node_format f = data[0] % 10 < 5 ? AF_NODES_NARROW : AF_NODES_WIDE;
     int dim = 1 + data[1] % 16;
     size_t n = size - 2;
     /* mmap'd files are page-aligned: give the loader an 8-byte aligned copy, exactly n bytes
@@ -20,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(bytes, data + 2, n);
     af_index_view v;
     af_error err = {0};
-    int rc = af_index_load_annoy(&v, m, dim, bytes, n, &err);
+    int rc = af_index_load_annoy(&v, m, f, dim, bytes, n, &err);
     fuzz_check_error(rc, &err);
     if (rc == 0) {
         enum { n_query = 2, k = 3 };
