@@ -72,6 +72,10 @@ for layout in fixed per-rank; do
         rm -rf "$out"
         for rep in $(seq "$REPEATS"); do
             echo "== $layout (index.shards = $shards), $np rank(s), run $rep: build, query"
+            # a new index each time (the previous one removed, as before `run` below): replacing
+            # an existing index adds this VM's cost of first-touching fresh page-cache pages
+            # (0.4-0.5 s for 200 MB, at any rank count; bench/RESULTS.md section 00)
+            rm -f "$out"/train.ann "$out"/train.ann.meta
             run $layout $np build $rep "${sets[@]}" --set output.existing=overwrite
             job_time $layout $np build $rep $out/train.ann.manifest.json
             run $layout $np query $rep "${sets[@]}"
