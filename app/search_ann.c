@@ -43,6 +43,21 @@ static void assign_shards(af_ann_searcher *s, int *lo, int *hi) {
     }
 }
 
+/* query.rerank: the 8-bit first pass exists for euclidean and manhattan, and keeps at least k. */
+static int check_rerank(const af_job *job, const af_open_index *ix, af_error *err) {
+    const af_config *c = &job->cfg;
+    if (c->query.rerank == 0)
+        return 0;
+    if (ix->metric != AF_EUCLIDEAN && ix->metric != AF_MANHATTAN)
+        return af_config_fail_key(c, AF_CFG_QUERY_RERANK, err,
+                                  "applies to euclidean and manhattan indexes; %s is %s",
+                                  c->index.path, af_metric_name(ix->metric));
+    if (c->query.rerank < c->query.k)
+        return af_config_fail_key(c, AF_CFG_QUERY_RERANK, err,
+                                  "must be 0 (off) or at least query.k = %d", (int)c->query.k);
+    return 0;
+}
+
 /* search_k is a budget for the whole index, split evenly over the shards. */
 static int64_t shard_search_k(const af_ann_searcher *s, int shard) {
     int64_t total = s->job->cfg.query.search_k;
@@ -70,7 +85,7 @@ static int search(void *ctx, const void *queries, int64_t nq, int64_t first_row,
             return af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " queries", qn);
     }
     for (int i = 0; i < s->n_local; i++) {
-        af_search_params sp = {k, s->search_k[i]};
+        af_search_params sp = {k, s->search_k[i], s->job->cfg.query.rerank};
         if (af_searcher_run(s->searchers[i], (const char *)queries + (size_t)q0 * vec, qn, &sp,
                             exclude ? exclude + q0 : NULL, s->found, err) != 0) {
             af_error_prefix(err, "%s (shard %d)", s->job->cfg.index.path, s->views[i].shard);
@@ -134,6 +149,8 @@ af_ann_searcher *af_ann_searcher_open(const af_job *job, af_searcher_ops *ops, a
                          "%s has %" PRIu64 " columns but index %s has %" PRId64 " dimensions",
                          job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path,
                          job->query.cols, job->cfg.index.path, s->ix.n_dim) != 0;
+    if (!failed)
+        failed = check_rerank(job, &s->ix, err) != 0;
     double t0 = af_now(), took = 0;
     af_phase_begin("index load");
     if (!failed)

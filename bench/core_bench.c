@@ -9,7 +9,8 @@
  *       one thread for each search_k, scoring recall@10 against GT.i32.
  *
  * TRAIN and TEST are raw row-major float32 files. Results are printed as lines
- * "RESULT key=value ..." for bench/summarize.py. */
+ * "RESULT key=value ..." for bench/summarize.py. Environment AF_RERANK=R searches with
+ * af_search_params.rerank = R (8-bit first pass, the R nearest get exact distances). */
 #include <cblas.h>
 #include <omp.h>
 #include <stdint.h>
@@ -113,9 +114,14 @@ static void make_view(const built *b, int64_t n, int dim, af_index_view *v) {
 }
 
 /* Search the queries one at a time (one thread); returns QPS and sets *recall. */
+static int64_t rerank_from_env(void) {
+    const char *r = getenv("AF_RERANK");
+    return r ? atoll(r) : 0;
+}
+
 static double sweep_one(af_searcher *s, const float *train, const float *test, int dim, int64_t nq,
                         const double *kth, int64_t search_k, double *recall) {
-    af_search_params sp = {K, search_k};
+    af_search_params sp = {K, search_k, rerank_from_env()};
     af_neighbor *out = malloc((size_t)nq * K * sizeof *out);
     af_error err = {0};
     double t0 = bench_now();
@@ -136,7 +142,7 @@ static double sweep_one(af_searcher *s, const float *train, const float *test, i
 
 /* The same queries in one call (still one thread): how much the per-call cost weighs. */
 static double batch_qps(af_searcher *s, const float *test, int64_t nq, int64_t search_k) {
-    af_search_params sp = {K, search_k};
+    af_search_params sp = {K, search_k, rerank_from_env()};
     af_neighbor *out = malloc((size_t)nq * K * sizeof *out);
     af_error err = {0};
     double t0 = bench_now();

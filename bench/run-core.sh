@@ -69,6 +69,10 @@ run_dataset() {
     load "$ds" core-forest
     OMP_NUM_THREADS=2 "$WORK/core_bench" forest "$train" "$n" "$test" "$nq" "$dim" 50 1,2 \
         "$WORK/gt-$ds.i32" "$SWEEP_NQ" "$sks" | tag "$ds"
+    echo "== $ds: forest core with query.rerank 30 (8-bit first pass), same sweep"
+    load "$ds" core-rerank
+    AF_RERANK=30 OMP_NUM_THREADS=2 "$WORK/core_bench" forest "$train" "$n" "$test" "$nq" "$dim" \
+        50 2 "$WORK/gt-$ds.i32" "$SWEEP_NQ" "$sks" | tag "$ds" rerank30
     echo "== $ds: Annoy, 50 trees, build at 1 and 2 threads, query sweep"
     load "$ds" annoy
     "$WORK/annoy_bench" "$train" "$n" "$test" "$nq" "$dim" 50 1,2 "$WORK/gt-$ds.i32" "$SWEEP_NQ" \

@@ -13,6 +13,16 @@ from collections import defaultdict
 TARGETS = (0.90, 0.99)
 
 
+def tool_of(r):
+    """The tool, with its variant when it has one (core+rerank30: annforest's core searching with
+    rerank 30)."""
+    return r["tool"] + (f"+{r['variant']}" if r.get("variant") else "")
+
+
+def is_ours(tool):
+    return tool.split("+")[0] == "core"
+
+
 def parse(path):
     rows = []
     for line in open(path):
@@ -48,7 +58,8 @@ def main():
         rs = [r for r in rows if r.get("data") == ds]
         out.append(f"### {ds}\n")
         # Build times.
-        builds = {(r["tool"], int(r["threads"])): r for r in rs if r["phase"] == "build"}
+        builds = {(r["tool"], int(r["threads"])): r for r in rs
+                  if r["phase"] == "build" and not r.get("variant")}
         tools = sorted({t for t, _ in builds}, key=lambda t: (t != "core", t))
         out.append("| build, 50 trees | threads | add items (s) | trees (s) | total (s) | "
                    "core / this (total) |")
@@ -61,7 +72,7 @@ def main():
                 out.append(f"| {tool} | {th} | {float(b['add_seconds']):.2f} | "
                            f"{float(b['tree_seconds']):.2f} | {float(b['seconds']):.2f} | "
                            f"{ratio} |")
-        det = [r for r in rs if r["phase"] == "determinism"]
+        det = [r for r in rs if r["phase"] == "determinism" and not r.get("variant")]
         for r in det:
             out.append(f"\ncore index bytes identical for 1 and {r['threads']} build threads: "
                        f"{'yes' if r['same_bytes'] == '1' else 'NO'}")
@@ -69,13 +80,14 @@ def main():
         sweeps = defaultdict(list)
         for r in rs:
             if r["phase"] == "query":
-                sweeps[r["tool"]].append((int(r["search_k"]), float(r["recall"]),
-                                          float(r["qps"])))
+                sweeps[tool_of(r)].append((int(r["search_k"]), float(r["recall"]),
+                                           float(r["qps"])))
         nq = next((r["queries"] for r in rs if r["phase"] == "query"), "?")
         out.append(f"\nQuery sweep: first {nq} test queries, one at a time, one thread, k = 10, "
                    "QPS best of 3 passes.\n")
         sk = sorted({p[0] for pts in sweeps.values() for p in pts})
-        stools = sorted(sweeps, key=lambda t: (t != "core", t))
+        stools = sorted(sweeps, key=lambda t: (not is_ours(t), t))
+        pairs = [(a, b) for a in stools if is_ours(a) for b in stools if not is_ours(b)]
         out.append("| search_k | " + " | ".join(f"{t} recall | {t} QPS" for t in stools) + " |")
         out.append("|---|" + "---|---|" * len(stools))
         for k in sk:
@@ -85,15 +97,14 @@ def main():
                 cells += [f"{p[1]:.4f}", f"{p[2]:.0f}"] if p else ["", ""]
             out.append(f"| {k} | " + " | ".join(cells) + " |")
         out.append("\n| QPS at recall@10 | " + " | ".join(stools) + " | " +
-                   " | ".join(f"core / {t}" for t in stools if t != "core") + " |")
-        out.append("|---|" + "---|" * (2 * len(stools) - 1))
+                   " | ".join(f"{a} / {b}" for a, b in pairs) + " |")
+        out.append("|---|" + "---|" * (len(stools) + len(pairs)))
         for target in TARGETS:
             vals = {t: qps_at(sweeps[t], target) for t in stools}
             cells = [f"{n}{v:.0f}" if v else n for v, n in (vals[t] for t in stools)]
-            core = vals.get("core", (None, ""))[0]
-            ratios = [fmt_ratio(core, vals[t][0]) for t in stools if t != "core"]
+            ratios = [fmt_ratio(vals[a][0], vals[b][0]) for a, b in pairs]
             out.append(f"| {target:.2f} | " + " | ".join(cells + ratios) + " |")
-        batch = [r for r in rs if r["phase"] == "batch"]
+        batch = [r for r in rs if r["phase"] == "batch" and not r.get("variant")]
         for r in batch:
             one = next((p[2] for p in sweeps["core"] if p[0] == int(r["search_k"])), None)
             vs = f" vs {one:.0f} one at a time" if one else ""

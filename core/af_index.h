@@ -64,6 +64,11 @@ int af_index_load_annoy(af_index_view *v, af_metric m, af_node_format f, int dim
 typedef struct af_search_params {
     int k;            /* neighbours per query, >= 1 */
     int64_t search_k; /* candidates to collect per query; <= 0: n_roots * k (Annoy's default) */
+    int64_t rerank;   /* 0: every candidate gets its exact distance. R > 0 (euclidean and
+                       * manhattan): the candidates are first compared on 8-bit copies of the
+                       * vectors (af_codes.h) and only the R nearest get exact distances; the
+                       * others are dropped. Fewer bytes read per candidate; results still carry
+                       * exact distances. */
 } af_search_params;
 
 /* Reusable per-thread scratch for searching one view (which must outlive it). */

@@ -76,9 +76,26 @@ void af_l1x4_portable(const float *x, const float *const y[4], int n, float out[
         out[i] = af_l1_portable(x, y[i], n);
 }
 
-static const af_kernels portable = {
-    af_dot_portable,  af_l2sq_portable,  af_l1_portable,   af_hamming_portable, af_pull_portable,
-    af_dot4_portable, af_l2sq4_portable, af_l1x4_portable, AF_SIMD_PORTABLE,    "portable"};
+uint64_t af_l2sq_u8_portable(const uint8_t *x, const uint8_t *y, int n) {
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t d = (int64_t)x[i] - (int64_t)y[i];
+        sum += (uint64_t)(d * d);
+    }
+    return sum;
+}
+
+uint64_t af_l1_u8_portable(const uint8_t *x, const uint8_t *y, int n) {
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += (uint64_t)(x[i] > y[i] ? x[i] - y[i] : y[i] - x[i]);
+    return sum;
+}
+
+static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
+                                    af_hamming_portable, af_pull_portable, af_dot4_portable,
+                                    af_l2sq4_portable,   af_l1x4_portable, af_l2sq_u8_portable,
+                                    af_l1_u8_portable,   AF_SIMD_PORTABLE, "portable"};
 
 const af_kernels *af_kernels_for(af_simd_level level) {
     __builtin_cpu_init();

@@ -25,6 +25,10 @@ typedef struct af_kernels {
     void (*dot4)(const float *x, const float *const y[4], int n, float out[4]);
     void (*l2sq4)(const float *x, const float *const y[4], int n, float out[4]);
     void (*l1x4)(const float *x, const float *const y[4], int n, float out[4]);
+    /* The same distances between 8-bit codes (the search's first pass, af_codes.h): exact
+     * integers, so every version agrees whatever its order of additions. */
+    uint64_t (*l2sq_u8)(const uint8_t *x, const uint8_t *y, int n);
+    uint64_t (*l1_u8)(const uint8_t *x, const uint8_t *y, int n);
     af_simd_level level;
     const char *name;
 } af_kernels;

@@ -123,8 +123,45 @@ AVX2_KERNEL4(dot4_avx2, term_dot8)
 AVX2_KERNEL4(l2sq4_avx2, term_l2_8)
 AVX2_KERNEL4(l1x4_avx2, term_l1_8)
 
-const af_kernels af_kernels_avx2 = {dot_avx2,  l2sq_avx2,  l1_avx2,   hamming_popcnt, pull_avx2,
-                                    dot4_avx2, l2sq4_avx2, l1x4_avx2, AF_SIMD_AVX2,   "avx2"};
+/* ---- 8-bit codes: exact integer sums ---- */
+
+/* Sum of (x - y)^2: 16 codes widened to 16 bits per step, squared and paired into 32-bit lanes
+ * (madd); the lanes are emptied into 64 bits every 4096 steps, before they could overflow. */
+AVX2 static uint64_t l2sq_u8_avx2(const uint8_t *x, const uint8_t *y, int n) {
+    uint64_t total = 0;
+    int i = 0;
+    while (i + 16 <= n) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int steps = 0; steps < 4096 && i + 16 <= n; steps++, i += 16) {
+            __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(x + i)));
+            __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(y + i)));
+            __m256i d = _mm256_sub_epi16(a, b);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(d, d));
+        }
+        uint32_t lanes[8];
+        _mm256_storeu_si256((__m256i *)lanes, acc);
+        for (int j = 0; j < 8; j++)
+            total += lanes[j];
+    }
+    return total + af_l2sq_u8_portable(x + i, y + i, n - i);
+}
+
+/* Sum of |x - y|: the sum-of-absolute-differences instruction, 32 codes per step into four
+ * 64-bit lanes. */
+AVX2 static uint64_t l1_u8_avx2(const uint8_t *x, const uint8_t *y, int n) {
+    __m256i acc = _mm256_setzero_si256();
+    int i = 0;
+    for (; i + 32 <= n; i += 32)
+        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(_mm256_loadu_si256((const __m256i *)(x + i)),
+                                                    _mm256_loadu_si256((const __m256i *)(y + i))));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + af_l1_u8_portable(x + i, y + i, n - i);
+}
+
+const af_kernels af_kernels_avx2 = {dot_avx2,     l2sq_avx2,  l1_avx2,      hamming_popcnt,
+                                    pull_avx2,    dot4_avx2,  l2sq4_avx2,   l1x4_avx2,
+                                    l2sq_u8_avx2, l1_u8_avx2, AF_SIMD_AVX2, "avx2"};
 
 /* ---- AVX-512: all 16 partial sums in one register. ---- */
 
@@ -222,6 +259,7 @@ AVX512_KERNEL4(dot4_avx512, term_dot16)
 AVX512_KERNEL4(l2sq4_avx512, term_l2_16)
 AVX512_KERNEL4(l1x4_avx512, term_l1_16)
 
-const af_kernels af_kernels_avx512 = {dot_avx512,     l2sq_avx512, l1_avx512,    hamming_popcnt,
-                                      pull_avx512,    dot4_avx512, l2sq4_avx512, l1x4_avx512,
-                                      AF_SIMD_AVX512, "avx512"};
+/* The 8-bit kernels are memory-bound at 16-32 codes per step: AVX2's serve here too. */
+const af_kernels af_kernels_avx512 = {dot_avx512,   l2sq_avx512, l1_avx512,      hamming_popcnt,
+                                      pull_avx512,  dot4_avx512, l2sq4_avx512,   l1x4_avx512,
+                                      l2sq_u8_avx2, l1_u8_avx2,  AF_SIMD_AVX512, "avx512"};

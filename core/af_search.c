@@ -4,11 +4,14 @@
  * the nearest sides are opened first), collecting leaf items until search_k have been met
  * (repeats counted, as Annoy does); repeats are dropped with a bit per mapped item that is
  * cleared again through the candidate list, so nothing is sorted; the candidates' distances
- * go through a bounded heap. Per-thread scratch lives in the searcher and is reused. */
+ * go through a bounded heap. With rerank R, a first pass over 8-bit codes keeps the R nearest
+ * candidates (another bounded heap, on (code distance, id)) and only those get exact distances.
+ * Per-thread scratch lives in the searcher and is reused. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "af_codes.h"
 #include "af_index.h"
 #include "af_topk_heap.h"
 #include "af_traits.h"
@@ -26,6 +29,11 @@ typedef struct scratch {
     uint64_t *seen; /* one bit per mapped item */
     af_keyed *top;
     int top_cap;
+    /* rerank: the first pass's heap, the query's code, the candidates it keeps */
+    af_keyed *near;
+    int64_t near_cap;
+    uint8_t *qcode;
+    int64_t *kept;
     int64_t bad_from, bad_id; /* a node id that is not mapped, and who pointed to it */
 } scratch;
 
@@ -35,6 +43,8 @@ struct af_searcher {
     const af_kernels *k;
     int threads;
     scratch *sc;
+    af_codes codes; /* built by the first run with rerank */
+    int has_codes;
 };
 
 void af_searcher_free(af_searcher *s) {
@@ -45,8 +55,13 @@ void af_searcher_free(af_searcher *s) {
         free(s->sc[i].cand);
         free(s->sc[i].seen);
         free(s->sc[i].top);
+        free(s->sc[i].near);
+        free(s->sc[i].qcode);
+        free(s->sc[i].kept);
     }
     free(s->sc);
+    if (s->has_codes)
+        af_codes_free(&s->codes);
     free(s);
 }
 
@@ -210,16 +225,51 @@ static void forget_candidates(const af_index_view *v, scratch *sc) {
     }
 }
 
-/* Exact distances of the candidates into the top k, four per kernel call (same values, pushed
- * in the same order as one at a time). */
+/* The first pass of rerank: the `keep` candidates nearest the query by their 8-bit codes (ties
+ * to the smaller id), into sc->kept; returns how many (fewer when fewer are items). */
+static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *query, int64_t keep,
+                                int64_t exclude) {
+    const af_codes *c = &s->codes;
+    uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
+        s->v->metric == AF_MANHATTAN ? s->k->l1_u8 : s->k->l2sq_u8;
+    af_codes_encode(c, query, sc->qcode);
+    af_topk_heap h;
+    af_topk_heap_reset(&h, sc->near, (int)keep);
+    enum { AHEAD = 8 };
+    for (int64_t i = 0; i < sc->n_cand; i++) {
+        if (i + AHEAD < sc->n_cand) { /* codes are scattered: ask for them early */
+            const uint8_t *next = af_codes_of(c, sc->cand[i + AHEAD]);
+            for (int line = 0; line < c->dim; line += 64)
+                __builtin_prefetch(next + line);
+        }
+        int64_t id = sc->cand[i];
+        if (id == exclude || !af_codes_valid(c, id))
+            continue;
+        double d = (double)dist(af_codes_of(c, id), sc->qcode, c->dim);
+        if (af_topk_heap_accepts(&h, d, id))
+            af_topk_heap_push(&h, d, id);
+    }
+    for (int i = 0; i < h.size; i++)
+        sc->kept[i] = h.e[i].id;
+    return h.size;
+}
+
+/* Exact distances of the candidates (or, with rerank, of those the first pass kept) into the
+ * top k, four per kernel call (same values, pushed in the same order as one at a time). */
 static void rank_candidates(const af_searcher *s, scratch *sc, const void *query, int k,
-                            int64_t exclude, af_neighbor *out) {
+                            int64_t rerank, int64_t exclude, af_neighbor *out) {
     const af_index_view *v = s->v;
     const size_t sz = v->node_size, off_v = s->t->off_vector;
     const int angular = v->metric == AF_ANGULAR;
     const double sign = s->t->larger_first ? -1.0 : 1.0;
     float q_sq = angular ? s->k->dot(query, query, v->dim) : 0.0f;
     const unsigned char *items = v->items.base;
+    const int64_t *list = sc->cand;
+    int64_t n_list = sc->n_cand;
+    if (rerank > 0 && sc->n_cand > rerank) {
+        n_list = nearest_by_codes(s, sc, query, rerank, exclude);
+        list = sc->kept;
+    }
     af_topk_heap h;
     af_topk_heap_reset(&h, sc->top, k);
     enum { AHEAD = 8 };
@@ -227,14 +277,14 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
     float item_sq[4];
     int64_t ids[4];
     int m = 0;
-    for (int64_t i = -AHEAD; i <= sc->n_cand; i++) {
-        if (i + AHEAD < sc->n_cand) { /* the first lines of the node AHEAD candidates on */
-            const unsigned char *next = items + (size_t)(sc->cand[i + AHEAD] - v->items.first) * sz;
+    for (int64_t i = -AHEAD; i <= n_list; i++) {
+        if (i + AHEAD < n_list) { /* the first lines of the node AHEAD candidates on */
+            const unsigned char *next = items + (size_t)(list[i + AHEAD] - v->items.first) * sz;
             for (size_t line = 0; line < sz && line < 256; line += 64)
                 __builtin_prefetch(next + line);
         }
-        if (i >= 0 && i < sc->n_cand) {
-            int64_t id = sc->cand[i];
+        if (i >= 0 && i < n_list) {
+            int64_t id = list[i];
             const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
             /* not the excluded row, nor a row left out of the index */
             if (id != exclude && af_node_ndesc(s->t, node) == 1) {
@@ -243,7 +293,7 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
                 ids[m++] = id;
             }
         }
-        if (m == 4 || (i == sc->n_cand && m > 0)) {
+        if (m == 4 || (i == n_list && m > 0)) {
             for (int j = m; j < 4; j++) { /* a short last group repeats its first */
                 vec[j] = vec[0];
                 item_sq[j] = item_sq[0];
@@ -259,12 +309,41 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
 }
 
 static int search_one(const af_searcher *s, scratch *sc, const void *query, int k, int64_t search_k,
-                      int64_t exclude, af_neighbor *out) {
+                      int64_t rerank, int64_t exclude, af_neighbor *out) {
     int rc = collect(s, sc, query, search_k);
     if (rc == 0)
-        rank_candidates(s, sc, query, k, exclude, out);
+        rank_candidates(s, sc, query, k, rerank, exclude, out);
     forget_candidates(s->v, sc);
     return rc;
+}
+
+/* Codes for the view (once) and each thread's first-pass scratch for `rerank` candidates. */
+static int prepare_rerank(af_searcher *s, int64_t rerank, af_error *err) {
+    if (s->v->metric != AF_EUCLIDEAN && s->v->metric != AF_MANHATTAN)
+        return af_fail(err, AF_E_CONFIG,
+                       "search: rerank applies to euclidean and manhattan indexes, not %s",
+                       af_metric_name(s->v->metric));
+    if (rerank > INT32_MAX)
+        return af_fail(err, AF_E_CONFIG, "search: rerank %lld is too large", (long long)rerank);
+    if (!s->has_codes) {
+        if (af_codes_build(&s->codes, s->v, err) != 0)
+            return -1;
+        s->has_codes = 1;
+    }
+    for (int i = 0; i < s->threads; i++) {
+        scratch *sc = &s->sc[i];
+        if (sc->near_cap >= rerank)
+            continue;
+        free(sc->near), free(sc->qcode), free(sc->kept);
+        sc->near = malloc((size_t)rerank * sizeof *sc->near);
+        sc->qcode = malloc((size_t)s->v->dim);
+        sc->kept = malloc((size_t)rerank * sizeof *sc->kept);
+        sc->near_cap = sc->near && sc->qcode && sc->kept ? rerank : 0;
+        if (!sc->near_cap)
+            return af_fail(err, AF_E_INTERNAL, "search: out of memory for rerank %lld",
+                           (long long)rerank);
+    }
+    return 0;
 }
 
 int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const af_search_params *p,
@@ -284,6 +363,8 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
                 return af_fail(err, AF_E_INTERNAL, "search: out of memory for k = %d", k);
         }
     }
+    if (p->rerank > 0 && prepare_rerank(s, p->rerank, err) != 0)
+        return -1;
     int failed = 0;
     int64_t bad_query = -1, bad_from = -1, bad_id = -1;
 #pragma omp parallel num_threads(s->threads)
@@ -292,7 +373,7 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
 #pragma omp for schedule(dynamic, 8)
         for (int64_t q = 0; q < n_query; q++) {
             int rc = search_one(s, sc, (const unsigned char *)queries + (size_t)q * row, k,
-                                search_k, exclude ? exclude[q] : -1, out + q * k);
+                                search_k, p->rerank, exclude ? exclude[q] : -1, out + q * k);
             if (rc < 0) {
 #pragma omp critical(af_search_failure)
                 if (!failed || q < bad_query) {

@@ -64,6 +64,7 @@ typedef enum af_config_key {
     AF_CFG_QUERY_SEARCH_K,
     AF_CFG_QUERY_BATCH,
     AF_CFG_QUERY_EXCLUDE_SELF,
+    AF_CFG_QUERY_RERANK,
     AF_CFG_OUTPUT_INDEX,
     AF_CFG_OUTPUT_DISTANCE,
     AF_CFG_OUTPUT_ORDER,
@@ -124,6 +125,7 @@ typedef struct af_config {
         int64_t search_k;              /* -1 (default) = total trees * k, else >= 1 */
         int32_t batch;                 /* >= 1, default 4096 */
         bool exclude_self;             /* default true; only meaningful with self */
+        int64_t rerank;                /* 0 (default) = off, else >= k: 8-bit first pass */
     } query;
     struct {
         char index[AF_CONFIG_PATH_MAX];    /* "" = not set */

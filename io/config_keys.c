@@ -64,6 +64,8 @@ static const af_key_spec key_table[AF_CFG_KEY_COUNT] = {
      .default_value = "4096"},
     {KEY(AF_CFG_QUERY_EXCLUDE_SELF, "query", "exclude_self", AF_KT_BOOL, query.exclude_self),
      .default_value = "true"},
+    {KEY(AF_CFG_QUERY_RERANK, "query", "rerank", AF_KT_INT, query.rerank), .min = 0,
+     .max = INT32_MAX, .default_value = "0"},
     {KEY(AF_CFG_OUTPUT_INDEX, "output", "index", AF_KT_PATH, output.index), .default_value = ""},
     {KEY(AF_CFG_OUTPUT_DISTANCE, "output", "distance", AF_KT_PATH, output.distance),
      .default_value = ""},
@@ -398,10 +400,10 @@ const char *af_config_key_name(af_config_key key) {
         "reference.na",    "index.path",      "index.metric",       "index.trees",
         "index.shards",    "index.leaf_size", "index.format",       "index.load",
         "index.prefault",  "index.md5",       "query.path",         "query.k",
-        "query.search_k",  "query.batch",     "query.exclude_self", "output.index",
-        "output.distance", "output.order",    "output.base",        "output.existing",
-        "bench.trees",     "bench.search_k",  "bench.shards",       "bench.repeat",
-        "bench.out",       "bench.plot",      "bench.peer",         "bench.truth",
-        "bench.work",      "bench.dataset",   "bench.label"};
+        "query.search_k",  "query.batch",     "query.exclude_self", "query.rerank",
+        "output.index",    "output.distance", "output.order",       "output.base",
+        "output.existing", "bench.trees",     "bench.search_k",     "bench.shards",
+        "bench.repeat",    "bench.out",       "bench.plot",         "bench.peer",
+        "bench.truth",     "bench.work",      "bench.dataset",      "bench.label"};
     return (unsigned)key < AF_CFG_KEY_COUNT ? names[key] : "?";
 }

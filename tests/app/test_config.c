@@ -86,6 +86,7 @@ static const char full_ini[] = "[job]\n"
                                "search_k = 9000000000\n"
                                "batch = 100\n"
                                "exclude_self = FALSE\n"
+                               "rerank = 40\n"
                                "[output]\n"
                                "index = out.h5:/index\n"
                                "distance = out/d.desc\n"
@@ -149,7 +150,8 @@ static void test_full_config(void **state) {
     assert_int_equal(cfg.origin[AF_CFG_JOB_NAME].from, AF_FROM_FILE);
     assert_int_equal(cfg.origin[AF_CFG_JOB_NAME].line, 2);
     assert_int_equal(cfg.origin[AF_CFG_INDEX_TREES].line, 11);
-    assert_int_equal(cfg.origin[AF_CFG_OUTPUT_EXISTING].line, 29);
+    assert_int_equal(cfg.origin[AF_CFG_OUTPUT_EXISTING].line, 30);
+    assert_true(cfg.query.rerank == 40);
     for (int k = 0; k < AF_CFG_KEY_COUNT; k++)
         assert_int_equal(cfg.origin[k].from, AF_FROM_FILE);
     af_error err = {0};
@@ -180,6 +182,7 @@ static void test_defaults(void **state) {
     assert_true(cfg.query.search_k == -1);
     assert_int_equal(cfg.query.batch, 4096);
     assert_true(cfg.query.exclude_self);
+    assert_true(cfg.query.rerank == 0);
     assert_string_equal(cfg.output.distance, "");
     assert_int_equal(cfg.output.order, AF_CONFIG_ORDER_COLUMN);
     assert_int_equal(cfg.output.base, 1);
@@ -216,6 +219,7 @@ static void test_bad_values(void **state) {
         {"query", "batch = -5", "[query] batch = '-5': must be between 1"},
         {"query", "search_k = 0", "[query] search_k = '0': must be -1 (automatic) or between 1"},
         {"query", "search_k = -2", "[query] search_k = '-2': must be -1 (automatic)"},
+        {"query", "rerank = -1", "[query] rerank = '-1': must be between 0"},
         {"index", "shards = -1", "[index] shards = '-1': must be between 0"},
         {"index", "leaf_size = -1", "[index] leaf_size = '-1': must be between 0"},
         {"job", "threads = -1", "[job] threads = '-1': must be between 0"},
@@ -543,21 +547,13 @@ static void test_build_hash(void **state) {
         if (af_config_build_hash(&cfg) == h)
             fail_msg("build hash unchanged by %s", build_changes[i]);
     }
-    const char *query_changes[] = {"query.k=3",
-                                   "query.search_k=-1",
-                                   "query.batch=1",
-                                   "query.path=q.desc",
-                                   "query.exclude_self=1",
-                                   "output.index=o",
-                                   "output.distance=",
-                                   "output.order=column",
-                                   "output.base=1",
-                                   "output.existing=error",
-                                   "job.threads=1",
-                                   "job.name=other",
-                                   "index.load=lazy",
-                                   "index.prefault=0",
-                                   "index.path=x.ann"};
+    const char *query_changes[] = {
+        "query.k=3",         "query.search_k=-1",     "query.batch=1",
+        "query.path=q.desc", "query.exclude_self=1",  "query.rerank=50",
+        "output.index=o",    "output.distance=",      "output.order=column",
+        "output.base=1",     "output.existing=error", "job.threads=1",
+        "job.name=other",    "index.load=lazy",       "index.prefault=0",
+        "index.path=x.ann"};
     for (size_t i = 0; i < sizeof query_changes / sizeof query_changes[0]; i++) {
         af_config cfg = base;
         af_error err = {0};

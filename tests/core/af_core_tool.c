@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
             return die(&err);
         printf("items %lld roots %lld\n", (long long)v.n_items, (long long)v.n_roots);
         af_neighbor *out = malloc((size_t)nq * k * sizeof *out);
-        af_search_params sp = {k, atoll(argv[8])};
+        af_search_params sp = {k, atoll(argv[8]), 0};
         if (af_search(&v, q, nq, &sp, NULL, 0, out, &err) < 0)
             return die(&err);
         write_results(argv[9], out, nq, k);

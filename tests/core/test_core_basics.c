@@ -217,6 +217,44 @@ static af_neighbor nb(int64_t id, double d) {
 
 /* Each metric's four-at-once distance equals its one-at-a-time distance, to the bit (angular:
  * with and without the stored squared norms, and against a zero vector). */
+/* The 8-bit kernels of every SIMD level give the exact integer sums: short tails, the 16- and
+ * 32-code steps, and a length past the AVX2 kernel's 4096-step flush (all codes 0 vs 255, the
+ * largest terms). */
+static void byte_kernels_exact(void **state) {
+    (void)state;
+    enum { N = 70000 };
+    uint8_t *x = malloc(N), *y = malloc(N);
+    uint64_t s = 17;
+    int tested = 0;
+    for (int level = 0; level <= AF_SIMD_AVX512; level++) {
+        const af_kernels *k = af_kernels_for((af_simd_level)level);
+        if (!k)
+            continue;
+        tested++;
+        for (int i = 0; i < N; i++) {
+            x[i] = (uint8_t)fx_next(&s);
+            y[i] = (uint8_t)fx_next(&s);
+        }
+        for (int n = 0; n <= 200; n += n < 70 ? 1 : 43) {
+            uint64_t l2 = 0, l1 = 0;
+            for (int i = 0; i < n; i++) {
+                int d = (int)x[i] - (int)y[i];
+                l2 += (uint64_t)(d * d);
+                l1 += (uint64_t)(d < 0 ? -d : d);
+            }
+            assert_int_equal(k->l2sq_u8(x, y, n), l2);
+            assert_int_equal(k->l1_u8(x, y, n), l1);
+        }
+        memset(x, 0, N);
+        memset(y, 255, N);
+        assert_int_equal(k->l2sq_u8(x, y, N), (uint64_t)N * 255 * 255);
+        assert_int_equal(k->l1_u8(x, y, N), (uint64_t)N * 255);
+    }
+    assert_true(tested >= 1);
+    free(x);
+    free(y);
+}
+
 static void distance4_equals_distance(void **state) {
     (void)state;
     const af_kernels *k = af_kernels_best();
@@ -297,6 +335,7 @@ int main(void) {
         cmocka_unit_test(metric_names_and_layouts),  cmocka_unit_test(item_nodes_as_annoy),
         cmocka_unit_test(distances_match_reference), cmocka_unit_test(kernels_agree),
         cmocka_unit_test(topk_merge_orders),         cmocka_unit_test(distance4_equals_distance),
+        cmocka_unit_test(byte_kernels_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

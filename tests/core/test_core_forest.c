@@ -381,7 +381,7 @@ static void skipped_rows(void **state) {
     for (int i = 0; i < 200; i++)
         assert_int_equal(counts[i], skip[i] ? 0 : 3);
     af_neighbor out[200 * 5];
-    af_search_params sp = {5, 100000};
+    af_search_params sp = {5, 100000, 0};
     assert_int_equal(af_search(&v, data, 200, &sp, NULL, 2, out, &err), 0);
     for (int i = 0; i < 200 * 5; i++)
         assert_true(out[i].id >= 0 && !skip[out[i].id]);

@@ -87,7 +87,7 @@ static void exact_blocks_skip_exclude_and_ties(void **state) {
 static double search_recall(const af_index_view *v, const void *q, int64_t nq, int k,
                             int64_t search_k, const af_neighbor *truth) {
     af_neighbor *got = malloc((size_t)nq * k * sizeof *got);
-    af_search_params sp = {k, search_k};
+    af_search_params sp = {k, search_k, 0};
     af_error err = {0};
     if (af_search(v, q, nq, &sp, NULL, 2, got, &err) < 0)
         fail_msg("%s", err.msg);
@@ -162,7 +162,7 @@ static void wide_answers_like_narrow(void **state) {
                                  0);
                 node_size[f] = v.node_size;
                 got[f] = malloc((size_t)nq * k * sizeof *got[f]);
-                af_search_params sp = {k, 600};
+                af_search_params sp = {k, 600, 0};
                 assert_int_equal(af_search(&v, q, nq, &sp, NULL, 2, got[f], &err), 0);
                 af_index_view_free(&v);
                 fx_index_free(&ix);
@@ -186,6 +186,103 @@ static void wide_answers_like_narrow(void **state) {
     }
 }
 
+static void search_with(const af_index_view *v, const void *q, int64_t nq, int k, int64_t sk,
+                        int64_t rerank, const int64_t *exclude, int threads, af_neighbor *out) {
+    af_search_params sp = {k, sk, rerank};
+    af_error err = {0};
+    if (af_search(v, q, nq, &sp, exclude, threads, out, &err) != 0)
+        fail_msg("%s", err.msg);
+}
+
+/* rerank: a first pass over 8-bit codes keeps the R nearest candidates for exact distances.
+ *   - R at least the candidates: exactly the answers without it;
+ *   - small R: the same answers for 1 and 3 threads, every distance the exact one, no excluded
+ *     or NA row, and recall within 0.02 of the search without it;
+ *   - 8-bit data (integers 0..255, as pixels): R = k already gives the same answers, since the
+ *     codes are the values themselves;
+ *   - other metrics: refused, naming rerank. */
+static void rerank_first_pass(void **state) {
+    (void)state;
+    const af_metric metrics[2] = {AF_EUCLIDEAN, AF_MANHATTAN};
+    for (int mi = 0; mi < 2; mi++) {
+        af_metric m = metrics[mi];
+        int dim = 24, k = 10;
+        int64_t n = 3000, nq = 80, sk = 800;
+        float *ref = fx_data(m, n, dim, 20, 700 + mi), *q = fx_data(m, nq, dim, 20, 700 + mi);
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1) /* 8-bit data */
+                for (int64_t i = 0; i < n * dim; i++)
+                    ref[i] = (float)((int)fabsf(ref[i] * 20) % 256), q[i % (nq * dim)] = ref[i];
+            unsigned char *skip = calloc((size_t)n, 1);
+            for (int64_t i = 0; i < n; i += 13)
+                skip[i] = 1;
+            af_build_params p = params(m, dim, 8);
+            p.n_items_total = n;
+            af_shard_trees t;
+            af_error err = {0};
+            assert_int_equal(af_shard_build(&p, ref, n, skip, &t, &err), 0);
+            size_t s = t.node_size;
+            unsigned char *file = calloc((size_t)(n + t.n_nodes), s);
+            af_item_nodes_fill(m, AF_NODES_NARROW, dim, ref, n, skip, file, 0);
+            memcpy(file + (size_t)n * s, t.nodes, (size_t)t.n_nodes * s);
+            af_index_view v;
+            assert_int_equal(af_index_view_init(&v, m, AF_NODES_NARROW, dim, n, &err), 0);
+            assert_int_equal(af_index_view_set_items(&v, 0, n, file, &err), 0);
+            assert_int_equal(af_index_view_add_trees(&v, n, t.n_nodes, file + (size_t)n * s, &err),
+                             0);
+            assert_int_equal(af_index_view_set_roots(&v, t.roots, t.n_trees, &err), 0);
+            int64_t *exclude = malloc((size_t)nq * sizeof *exclude);
+            for (int64_t i = 0; i < nq; i++)
+                exclude[i] = i % 3 ? -1 : i * 11;
+            size_t bytes = (size_t)nq * k * sizeof(af_neighbor);
+            af_neighbor *plain = malloc(bytes), *all = malloc(bytes), *r1 = malloc(bytes),
+                        *r3 = malloc(bytes);
+            search_with(&v, q, nq, k, sk, 0, exclude, 2, plain);
+            search_with(&v, q, nq, k, sk, 1000000, exclude, 2, all);
+            assert_memory_equal(plain, all, bytes);
+            int64_t small = pass == 1 ? k : 30;
+            search_with(&v, q, nq, k, sk, small, exclude, 1, r1);
+            search_with(&v, q, nq, k, sk, small, exclude, 3, r3);
+            assert_memory_equal(r1, r3, bytes);
+            if (pass == 1)
+                assert_memory_equal(plain, r1, bytes);
+            int64_t same = 0;
+            for (int64_t i = 0; i < nq * k; i++) {
+                int64_t id = r1[i].id;
+                assert_true(id >= 0 && !skip[id] && id != exclude[i / k]);
+                assert_true(r1[i].dist == af_distance(m, dim, q + (i / k) * dim, ref + id * dim));
+                for (int j = 0; j < k; j++)
+                    same += plain[(i / k) * k + j].id == id;
+            }
+            double overlap = (double)same / (double)(nq * k);
+            printf("%s%s: rerank %lld keeps %.3f of the answers\n", af_metric_name(m),
+                   pass ? " (8-bit data)" : "", (long long)small, overlap);
+            assert_true(overlap >= 0.98);
+            free(plain), free(all), free(r1), free(r3), free(exclude), free(skip), free(file);
+            af_index_view_free(&v);
+            af_shard_trees_free(&t);
+        }
+        free(ref);
+        free(q);
+    }
+    /* angular has no 8-bit pass */
+    fx_index ix;
+    af_error err = {0};
+    float *ref = fx_data(AF_ANGULAR, 200, 8, 4, 9);
+    af_build_params p = params(AF_ANGULAR, 8, 2);
+    assert_int_equal(fx_build_index(&p, ref, 200, 1, &ix, &err), 0);
+    af_index_view v;
+    assert_int_equal(
+        af_index_load_annoy(&v, AF_ANGULAR, AF_NODES_NARROW, 8, ix.bytes, ix.size, &err), 0);
+    af_neighbor out[10];
+    af_search_params sp = {10, -1, 20};
+    assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+    assert_non_null(strstr(err.msg, "rerank"));
+    af_index_view_free(&v);
+    fx_index_free(&ix);
+    free(ref);
+}
+
 /* With a budget covering every row, search returns exactly what exact does. Also: missing
  * entries when k > rows, excluded ids, and the same answers for 1 and 2 threads. */
 static void full_budget_is_exact(void **state) {
@@ -205,7 +302,7 @@ static void full_budget_is_exact(void **state) {
         assert_int_equal(
             af_index_load_annoy(&v, (af_metric)m, AF_NODES_NARROW, dim, ix.bytes, ix.size, &err),
             0);
-        af_search_params sp = {k, n * 3};
+        af_search_params sp = {k, n * 3, 0};
         int64_t *exclude = malloc((size_t)nq * sizeof *exclude);
         for (int64_t i = 0; i < nq; i++)
             exclude[i] = i % 2 ? -1 : i * 7;
@@ -217,7 +314,7 @@ static void full_budget_is_exact(void **state) {
             assert_true(a[i].dist == b[i].dist);
             assert_true(a[i].id != exclude[i / k]);
         }
-        af_search_params one = {k, 200};
+        af_search_params one = {k, 200, 0};
         assert_int_equal(af_search(&v, q, nq, &one, NULL, 1, a, &err), 0);
         assert_int_equal(af_search(&v, q, nq, &one, NULL, 2, b, &err), 0);
         assert_memory_equal(a, b, (size_t)nq * k * sizeof *a);
@@ -244,7 +341,7 @@ static void k_beyond_rows_and_tiny_indexes(void **state) {
             af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 2, ix.bytes, ix.size, &err), 0);
         assert_int_equal(v.n_items, N);
         af_neighbor out[5];
-        af_search_params sp = {5, -1};
+        af_search_params sp = {5, -1, 0};
         assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), 0);
         assert_int_equal(out[0].id, 0);
         assert_true(out[0].dist == 0.0);
@@ -290,7 +387,7 @@ static void sharded_views_merge(void **state) {
         assert_int_equal(af_index_view_set_roots(&v, ix.roots + sh * 4, 4, &err), 0);
         af_searcher *se = af_searcher_create(&v, 2, &err);
         assert_non_null(se);
-        af_search_params sp = {k, n * 4};
+        af_search_params sp = {k, n * 4, 0};
         assert_int_equal(af_searcher_run(se, q, nq, &sp, NULL, part, &err), 0);
         for (int64_t i = 0; i < nq * k; i++)
             assert_true(part[i].id >= first && part[i].id < first + count);
@@ -341,7 +438,7 @@ static void loader_errors_and_damage(void **state) {
     assert_int_equal(
         af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, ix.bytes, ix.size, &err), 0);
     af_neighbor out[3];
-    af_search_params sp = {3, -1};
+    af_search_params sp = {3, -1, 0};
     assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
     assert_non_null(strstr(err.msg, "123456"));
     af_index_view_free(&v);
@@ -355,6 +452,7 @@ int main(void) {
         cmocka_unit_test(exact_blocks_skip_exclude_and_ties),
         cmocka_unit_test(recall_against_exact),
         cmocka_unit_test(wide_answers_like_narrow),
+        cmocka_unit_test(rerank_first_pass),
         cmocka_unit_test(full_budget_is_exact),
         cmocka_unit_test(k_beyond_rows_and_tiny_indexes),
         cmocka_unit_test(sharded_views_merge),

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < sizeof query / sizeof query[0]; i++)
             query[i] = m == AF_HAMMING ? 0x5555555555555555ull * (i & 1) : 0x3f8000003f800000ull;
         af_neighbor out[n_query * k];
-        af_search_params p = {k, 64};
+        af_search_params p = {k, 64, 0};
         rc = af_search(&v, query, n_query, &p, NULL, 1, out, &err);
         fuzz_check_error(rc, &err);
         af_index_view_free(&v);

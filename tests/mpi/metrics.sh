@@ -43,6 +43,16 @@ for m in angular manhattan dot hamming; do
     else
         at_least "$r" 0.95 "$m recall@10"
     fi
+    # query.rerank (8-bit first pass): manhattan has one, the others are refused by name
+    if [ "$m" = manhattan ]; then
+        af "$AF_NP" query --config job.ini "${set_args[@]}" --set query.search_k=6000 \
+            --set query.rerank=30 --set output.index=out/$m.rr.desc --set output.distance=
+        at_least "$(recall_r out/$m.rr.desc out/$m.true.desc)" 0.95 "$m recall@10 with rerank 30"
+    else
+        expect_fail "rerank = '30'.*applies to euclidean and manhattan indexes; out/$m.ann is $m" \
+            af "$AF_NP" query --config job.ini "${set_args[@]}" --set query.rerank=30 \
+            --set output.index=out/$m.rr.desc
+    fi
 done
 # Distances follow the spec: R recomputes one row of each metric.
 Rscript - <<'R' || fail "distances disagree with R"

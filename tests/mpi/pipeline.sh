@@ -26,6 +26,21 @@ af "$AF_NP" query --config job.ini --quiet --set query.search_k=4000 --set outpu
 r=$(recall_r out/wide.desc out/true.desc)
 echo "recall@10 at search_k=4000: $r"
 at_least "$r" 0.95 "recall@10 at search_k 4000"
+# query.rerank: an 8-bit first pass keeps the 30 nearest candidates for exact distances. The
+# same bytes at any rank count (each shard's codes depend on its rows only), about the same
+# recall, exact distances.
+rr=(--set query.search_k=4000 --set query.rerank=30)
+af "$AF_NP" query --config job.ini --quiet "${rr[@]}" --set output.index=out/rr.desc \
+    --set output.distance=out/rr_d.desc
+af 1 query --config job.ini --quiet "${rr[@]}" --set output.index=out/rr1.desc \
+    --set output.distance=out/rr1_d.desc
+cmp out/rr.bin out/rr1.bin && cmp out/rr_d.bin out/rr1_d.bin ||
+    fail "rerank: outputs differ between $AF_NP ranks and 1"
+r2=$(recall_r out/rr.desc out/true.desc)
+echo "recall@10 at search_k=4000, rerank 30: $r2"
+at_least "$r2" "$(awk -v r="$r" 'BEGIN { print r - 0.01 }')" "recall@10 with rerank 30"
+expect_fail "rerank = '5'.*at least query.k = 10" af "$AF_NP" query --config job.ini --quiet \
+    --set query.rerank=5 --set output.index=out/rr5.desc
 [ ! -e out/wide.bin.tmp ] && [ -z "$(ls -A out | grep '^\.' || true)" ] || fail "temporary files left in out/"
 
 # R attaches the outputs: 1-based ids of the true nearest rows, Euclidean distances.

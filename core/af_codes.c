@@ -1,0 +1,75 @@
+/* af_codes: the view's items encoded to 8 bits, in parallel (each item on its own). */
+#include "af_codes.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "af_traits.h"
+
+static const float *item_vector(const af_index_view *v, const af_traits *t, int64_t slot) {
+    return (const float *)((const unsigned char *)v->items.base + (size_t)slot * v->node_size +
+                           t->off_vector);
+}
+
+static int is_item(const af_index_view *v, const af_traits *t, int64_t slot) {
+    return af_node_ndesc(t, (const unsigned char *)v->items.base + (size_t)slot * v->node_size) ==
+           1;
+}
+
+int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
+    memset(c, 0, sizeof *c);
+    const af_traits *t = af_traits_get(v->metric, v->format);
+    if (!t || t->elem_size != sizeof(float))
+        return af_fail(err, AF_E_INTERNAL, "search: 8-bit codes need float vectors");
+    int64_t n = v->items.count;
+    int dim = v->dim;
+    c->first = v->items.first;
+    c->count = n;
+    c->dim = dim;
+    c->codes = malloc((size_t)(n ? n : 1) * (size_t)dim);
+    c->valid = calloc((size_t)(n + 63) / 64 + 1, sizeof *c->valid);
+    if (!c->codes || !c->valid) {
+        af_codes_free(c);
+        return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld 8-bit vectors",
+                       (long long)n);
+    }
+    /* The range of every element of every item (min and max: the same whatever the order). */
+    float lo = INFINITY, hi = -INFINITY;
+#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        if (!is_item(v, t, i))
+            continue;
+        const float *x = item_vector(v, t, i);
+        for (int j = 0; j < dim; j++) {
+            lo = x[j] < lo ? x[j] : lo;
+            hi = x[j] > hi ? x[j] : hi;
+        }
+    }
+    c->lo = isfinite(lo) ? lo : 0.0f;
+    c->scale = isfinite(hi) && hi > lo ? 255.0f / (hi - lo) : 1.0f;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        af_codes_encode(c, item_vector(v, t, i), c->codes + (size_t)i * (size_t)dim);
+    for (int64_t i = 0; i < n; i++)
+        if (is_item(v, t, i))
+            c->valid[i / 64] |= (uint64_t)1 << (i % 64);
+    return 0;
+}
+
+void af_codes_encode(const af_codes *c, const float *x, uint8_t *out) {
+    for (int j = 0; j < c->dim; j++) {
+        float code = (x[j] - c->lo) * c->scale;
+        /* NaN (never in an item) and out-of-range queries clamp to the ends */
+        code = code > 0.0f ? (code < 255.0f ? code : 255.0f) : 0.0f;
+        out[j] = (uint8_t)lrintf(code);
+    }
+}
+
+void af_codes_free(af_codes *c) {
+    free(c->codes);
+    free(c->valid);
+    c->codes = NULL;
+    c->valid = NULL;
+}
