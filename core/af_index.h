@@ -80,7 +80,8 @@ void af_searcher_free(af_searcher *s);
 /* Search n_query row-major query vectors in parallel; out gets k entries per query (see
  * af_neighbor.h for the order and missing entries). exclude (may be NULL) holds one id per
  * query that must not be returned (e.g. the query row itself; -1 = none). Fails when the view
- * is damaged (a child id outside the mapped nodes). */
+ * is damaged (a child id outside the mapped nodes). The first run with p->rerank > 0 builds the
+ * view's 8-bit codes (kept by the searcher): calls on one searcher must not overlap. */
 int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const af_search_params *p,
                     const int64_t *exclude, af_neighbor *out, af_error *err);
 
