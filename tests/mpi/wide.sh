@@ -18,17 +18,22 @@ Rscript -e "suppressMessages(library(bigmemory));
   writeBin(as.vector(t(attach.big.matrix('data/query.desc')[, ])), 'query.f32', size = 4);
   writeBin(as.vector(attach.big.matrix('data/ref.desc')[8, ]), 'row8.f32', size = 4)"
 everything=$((n * trees * shards))
-# every float layout at 1 rank; at more ranks the padded minkowski one (CI time)
+# every float layout at 1 rank (manhattan shares euclidean's); at more ranks the padded
+# minkowski one (CI time)
 metrics="euclidean"
-[ "$AF_NP" = 1 ] && metrics="euclidean angular manhattan dot"
+[ "$AF_NP" = 1 ] && metrics="euclidean angular dot"
 for m in $metrics; do
     # leaf size 6: both formats hold it (wide: 8 ids), so both build the same trees
     common=(--quiet --set index.metric=$m --set index.trees=$trees --set index.shards=$shards
         --set index.leaf_size=6)
     af "$AF_NP" build --config job.ini "${common[@]}" --set index.format=wide \
         --set index.path=out/$m.wide.ann
-    af 1 build --config job.ini "${common[@]}" --set index.format=wide --set index.path=out/$m.wide1.ann
-    cmp out/$m.wide.ann out/$m.wide1.ann || fail "$m: wide index at $AF_NP ranks differs from 1 rank"
+    if [ "$AF_NP" != 1 ]; then
+        af 1 build --config job.ini "${common[@]}" --set index.format=wide \
+            --set index.path=out/$m.wide1.ann
+        cmp out/$m.wide.ann out/$m.wide1.ann ||
+            fail "$m: wide index at $AF_NP ranks differs from 1 rank"
+    fi
     grep -q "^node_format: annoy-int64$" out/$m.wide.ann.meta || fail "$m: meta lacks annoy-int64"
     af "$AF_NP" validate out/$m.wide.ann --strict --quiet >v.out 2>&1 ||
         fail "$m: validate --strict on the wide index: $(cat v.out)"
