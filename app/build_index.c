@@ -51,8 +51,6 @@ static int64_t min_tree_nodes(int64_t n, int64_t leaf) {
 }
 
 /* A narrow index must fit int32 node ids: refused before any work, unless the config asks for
- * the wide format. (Also a shard's own rows are numbered in int32 while its trees are built.) */
-/* A narrow index must fit int32 node ids: refused before any work, unless the config asks for
  * the wide format. Either way a shard's rows are numbered in int32 while its trees are built. */
 static int check_node_ids(const af_job *job, const build_plan *p, af_error *err) {
     int64_t leaf = job->cfg.index.leaf_size ? job->cfg.index.leaf_size : p->leaf_capacity;
@@ -474,6 +472,16 @@ static int hash_items(af_md5_chain *md5, const build_plan *p, const void *vector
     return failed ? -1 : 0;
 }
 
+/* hash_items as the "md5 items" phase, which every rank records under the same name (the
+ * manifest lines up the ranks' phases in order), wherever its turn falls. */
+static int hash_items_phase(af_md5_chain *md5, const build_plan *p, const void *vectors,
+                            const uint8_t *na, double dot_max_norm, int failed, af_error *err) {
+    af_phase_begin("md5 items");
+    int rc = hash_items(md5, p, vectors, na, dot_max_norm, failed, err);
+    af_phase_end("md5 items", (uint64_t)(p->row_hi - p->row_lo));
+    return rc;
+}
+
 /* Write the trees, flush the file while it is checksummed, publish it, then the sidecar. */
 static int write_index(const af_job *job, af_index_writer *writer, const build_plan *p,
                        const uint8_t *na, const local_shards *ls, const layout *lay,
@@ -550,20 +558,13 @@ int af_build_index(const af_job *job, int replace, af_error *err) {
     af_phase_begin("build trees");
     if (rc == 0) {
         failed = 0;
-        if (md5 && job->world.rank == 0) {
-            af_phase_begin("md5 items");
-            failed = hash_items(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
-            af_phase_end("md5 items", (uint64_t)(p.row_hi - p.row_lo));
-        }
+        if (md5 && job->world.rank == 0)
+            failed = hash_items_phase(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
         if (!failed)
             failed = build_shards(job, &p, vectors, na, dot_max_norm, &ls, err) != 0;
-        /* before the agreement: the token must get through every rank (md5_chain.h). The
-         * same phase name as rank 0's: the manifest lines up every rank's phases in order. */
-        if (md5 && job->world.rank > 0) {
-            af_phase_begin("md5 items");
-            failed = hash_items(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
-            af_phase_end("md5 items", (uint64_t)(p.row_hi - p.row_lo));
-        }
+        /* before the agreement: the token must get through every rank (md5_chain.h) */
+        if (md5 && job->world.rank > 0)
+            failed = hash_items_phase(md5, &p, vectors, na, dot_max_norm, failed, err) != 0;
         rc = af_mpi_agree(failed, err);
     }
     af_phase_end("build trees", (uint64_t)p.n_rows);

@@ -35,11 +35,14 @@ int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
         return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld 8-bit vectors",
                        (long long)n);
     }
+    for (int64_t i = 0; i < n; i++)
+        if (is_item(v, t, i))
+            c->valid[i / 64] |= (uint64_t)1 << (i % 64);
     /* The range of every element of every item (min and max: the same whatever the order). */
     float lo = INFINITY, hi = -INFINITY;
 #pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        if (!is_item(v, t, i))
+        if (!af_codes_valid(c, c->first + i))
             continue;
         const float *x = item_vector(v, t, i);
         for (int j = 0; j < dim; j++) {
@@ -52,9 +55,6 @@ int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         af_codes_encode(c, item_vector(v, t, i), c->codes + (size_t)i * (size_t)dim);
-    for (int64_t i = 0; i < n; i++)
-        if (is_item(v, t, i))
-            c->valid[i / 64] |= (uint64_t)1 << (i % 64);
     return 0;
 }
 

@@ -8,8 +8,9 @@
  * so every rank and thread can hash its own share (file_digest.h) and the result is the same
  * for any number of them.
  *
- * MD5 (the file_md5 field bigANNOY users expect) is inherently sequential: one pass, one
- * process. */
+ * MD5 (the file_md5 field bigANNOY users expect) is inherently sequential: af_file_md5 is one
+ * pass by one process (validate --strict). The build computes it without reading the file back,
+ * the ranks in turn (md5_chain.h). */
 #ifndef AF_CHECKSUM_H
 #define AF_CHECKSUM_H
 
