@@ -5,26 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The bar starts at the first report, when rank 0 knows the size of its share. */
-typedef struct digest_progress {
-    const char *label;
-    af_progress *bar;
-} digest_progress;
-
+/* While hashing, the bar follows rank 0's share of the chunks (its size is known at the first
+ * report); the final line gives the whole: every rank's bytes in the collective's time. */
 static void report(void *ctx, uint64_t done, uint64_t total) {
-    digest_progress *p = ctx;
-    if (!p->bar)
-        p->bar = af_progress_start(p->label, "bytes", total);
-    af_progress_update(p->bar, done);
+    af_progress *bar = ctx;
+    af_progress_set_total(bar, total);
+    af_progress_update(bar, done);
 }
 
 static int digest_paths(const char *const *paths, int n, int threads, const char *label,
                         uint64_t *size, char hex[17], af_error *err) {
-    digest_progress prog = {label, NULL};
-    af_digest_request req = {paths, n, threads, report, &prog};
+    af_progress *bar = af_progress_start(label, "bytes", 0);
+    af_digest_request req = {paths, n, threads, report, bar};
     int rc = af_files_digest(&req, size, hex, err);
-    if (prog.bar)
-        af_progress_finish(prog.bar);
+    if (rc == 0) {
+        af_progress_set_total(bar, *size);
+        af_progress_update(bar, *size);
+    }
+    af_progress_finish(bar);
     return rc;
 }
 

@@ -78,6 +78,10 @@ static void print_line(af_progress *p, int final) {
     p->last_print = now;
 }
 
+void af_progress_set_total(af_progress *p, uint64_t total) {
+    p->total = total;
+}
+
 void af_progress_update(af_progress *p, uint64_t done) {
     p->done = done;
     if (!p->shown)

@@ -14,6 +14,9 @@ void af_progress_set_quiet(int quiet);
 /* Start a phase of `total` units named by `unit` ("rows", "trees", ...). Never NULL. */
 af_progress *af_progress_start(const char *phase, const char *unit, uint64_t total);
 
+/* The phase's total, when it is known only once the phase has started. */
+void af_progress_set_total(af_progress *p, uint64_t total);
+
 /* Record that `done` units (cumulative) are finished; prints at most a few times a second on a
  * terminal and every AF_PROGRESS_INTERVAL seconds (default 10) in a log. */
 void af_progress_update(af_progress *p, uint64_t done);
