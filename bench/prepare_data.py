@@ -7,16 +7,20 @@ faiss_exact.py read):
   OUTDIR/fmnist-train.f32     60000 x 784   from FASHION_DIR/train.desc + train.bin (the
   OUTDIR/fmnist-test.f32      10000 x 784   bigmemory matrices scripts/fashion-mnist-to-bigmemory.R
                                             writes: column-major float, transposed here)
-  OUTDIR/clustered-train.f32 200000 x 128   synthetic, deterministic (numpy PCG64, seed 20240611):
+  OUTDIR/clustered-train.f32 1000000 x 128  synthetic, deterministic (numpy PCG64, seed 20240611):
   OUTDIR/clustered-test.f32   10000 x 128   500 Gaussian clusters, centres N(0, 4^2) per
                                             coordinate, each with its own spread in [0.5, 2];
                                             queries are fresh draws from the same clusters.
-Existing outputs are kept (delete OUTDIR to remake them)."""
+Existing outputs of the right size are kept (delete OUTDIR to remake them)."""
 import os
 import re
 import sys
 
 import numpy as np
+
+# issue 8's synthetic set: 1,000,000 x 128 reference rows, 10000 queries
+CLUSTERED_ROWS = 1000000
+CLUSTERED_QUERIES = 10000
 
 
 def read_bigmemory_float(desc_path, rows, cols):
@@ -51,12 +55,13 @@ def main():
             read_bigmemory_float(os.path.join(fashion, f"{name}.desc"), rows, 784).tofile(path)
     train_path = os.path.join(out, "clustered-train.f32")
     test_path = os.path.join(out, "clustered-test.f32")
-    if not (os.path.exists(train_path) and os.path.exists(test_path)):
+    sizes = ((train_path, CLUSTERED_ROWS), (test_path, CLUSTERED_QUERIES))
+    if not all(os.path.exists(p) and os.path.getsize(p) == rows * 128 * 4 for p, rows in sizes):
         rng = np.random.default_rng(20240611)
         centres = rng.normal(0.0, 4.0, size=(500, 128)).astype(np.float32)
         spreads = rng.uniform(0.5, 2.0, size=500).astype(np.float32)
-        clustered(rng, centres, spreads, 200000).tofile(train_path)
-        clustered(rng, centres, spreads, 10000).tofile(test_path)
+        clustered(rng, centres, spreads, CLUSTERED_ROWS).tofile(train_path)
+        clustered(rng, centres, spreads, CLUSTERED_QUERIES).tofile(test_path)
     for f in sorted(os.listdir(out)):
         if f.endswith(".f32"):
             print(f"  {os.path.join(out, f)}: {os.path.getsize(os.path.join(out, f))} bytes")

@@ -8,24 +8,24 @@
 
 #include "af_traits.h"
 
-static const float *item_vector(const af_index_view *v, const af_traits *t, int64_t slot) {
-    return (const float *)((const unsigned char *)v->items.base + (size_t)slot * v->node_size +
-                           t->off_vector);
+/* The item node in slot i. */
+static const unsigned char *slot_node(const af_index_view *v, const int64_t *id_of, int64_t i) {
+    int64_t at = id_of ? id_of[i] - v->items.first : i;
+    return (const unsigned char *)v->items.base + (size_t)at * v->node_size;
 }
 
-static int is_item(const af_index_view *v, const af_traits *t, int64_t slot) {
-    return af_node_ndesc(t, (const unsigned char *)v->items.base + (size_t)slot * v->node_size) ==
-           1;
+static const float *item_vector(const af_index_view *v, const af_traits *t, const int64_t *id_of,
+                                int64_t i) {
+    return (const float *)(slot_node(v, id_of, i) + t->off_vector);
 }
 
-int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
+int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af_error *err) {
     memset(c, 0, sizeof *c);
     const af_traits *t = af_traits_get(v->metric, v->format);
     if (!t || t->elem_size != sizeof(float))
         return af_fail(err, AF_E_INTERNAL, "search: 8-bit codes need float vectors");
     int64_t n = v->items.count;
     int dim = v->dim;
-    c->first = v->items.first;
     c->count = n;
     c->dim = dim;
     c->codes = malloc((size_t)(n ? n : 1) * (size_t)dim);
@@ -36,15 +36,15 @@ int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
                        (long long)n);
     }
     for (int64_t i = 0; i < n; i++)
-        if (is_item(v, t, i))
+        if (af_node_ndesc(t, slot_node(v, id_of, i)) == 1)
             c->valid[i / 64] |= (uint64_t)1 << (i % 64);
     /* The range of every element of every item (min and max: the same whatever the order). */
     float lo = INFINITY, hi = -INFINITY;
 #pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        if (!af_codes_valid(c, c->first + i))
+        if (!af_codes_valid(c, i))
             continue;
-        const float *x = item_vector(v, t, i);
+        const float *x = item_vector(v, t, id_of, i);
         for (int j = 0; j < dim; j++) {
             lo = x[j] < lo ? x[j] : lo;
             hi = x[j] > hi ? x[j] : hi;
@@ -54,7 +54,7 @@ int af_codes_build(af_codes *c, const af_index_view *v, af_error *err) {
     c->scale = isfinite(hi) && hi > lo ? 255.0f / (hi - lo) : 1.0f;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
-        af_codes_encode(c, item_vector(v, t, i), c->codes + (size_t)i * (size_t)dim);
+        af_codes_encode(c, item_vector(v, t, id_of, i), c->codes + (size_t)i * (size_t)dim);
     return 0;
 }
 

@@ -15,25 +15,25 @@
 #include "af_index.h"
 
 typedef struct af_codes {
-    int64_t first, count; /* the item ids covered: the view's items */
+    int64_t count; /* slots: the view's items, in the order the caller gives */
     int dim;
     float lo, scale;
-    uint8_t *codes;  /* count x dim */
-    uint64_t *valid; /* one bit per item: 1 for an item node (not a row left out, NA) */
+    uint8_t *codes;  /* count x dim, by slot */
+    uint64_t *valid; /* one bit per slot: 1 for an item node (not a row left out, NA) */
 } af_codes;
 
-/* The codes of the view's items (float metrics only). */
-int af_codes_build(af_codes *c, const af_index_view *v, af_error *err);
+/* The codes of the view's items (float metrics only), slot i holding item id_of[i] (a
+ * permutation of the view's item ids; NULL: slot i is the view's i-th item). */
+int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af_error *err);
 /* The code of one vector of dim floats (a query), with the items' lo and scale. */
 void af_codes_encode(const af_codes *c, const float *x, uint8_t *out);
 void af_codes_free(af_codes *c);
 
-static inline const uint8_t *af_codes_of(const af_codes *c, int64_t id) {
-    return c->codes + (size_t)(id - c->first) * (size_t)c->dim;
+static inline const uint8_t *af_codes_of(const af_codes *c, int64_t slot) {
+    return c->codes + (size_t)slot * (size_t)c->dim;
 }
-static inline int af_codes_valid(const af_codes *c, int64_t id) {
-    uint64_t slot = (uint64_t)(id - c->first);
-    return (int)((c->valid[slot / 64] >> (slot % 64)) & 1);
+static inline int af_codes_valid(const af_codes *c, int64_t slot) {
+    return (int)((c->valid[(uint64_t)slot / 64] >> ((uint64_t)slot % 64)) & 1);
 }
 
 #endif

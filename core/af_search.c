@@ -4,14 +4,16 @@
  * the nearest sides are opened first), collecting leaf items until search_k have been met
  * (repeats counted, as Annoy does); repeats are dropped with a bit per mapped item that is
  * cleared again through the candidate list, so nothing is sorted; the candidates' distances
- * go through a bounded heap. With rerank R, a first pass over 8-bit codes keeps the R nearest
- * candidates (another bounded heap, on (code distance, id)) and only those get exact distances.
- * Per-thread scratch lives in the searcher and is reused. */
+ * go through a bounded heap. With rerank R the search runs on the compact copy of the forest
+ * (af_compact.h: 8-bit planes, trees depth first, items numbered by slot in leaf order), and a
+ * first pass over 8-bit codes keeps the R nearest candidates (another bounded heap, on (code
+ * distance, id)); only those get exact distances. Per-thread scratch lives in the searcher and
+ * is reused. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "af_codes.h"
+#include "af_compact.h"
 #include "af_index.h"
 #include "af_topk_heap.h"
 #include "af_traits.h"
@@ -24,16 +26,20 @@ typedef struct pq_entry {
 typedef struct scratch {
     pq_entry *pq;
     int64_t pq_size, pq_cap;
+    uint64_t *pq64; /* the compact search's queue (pq_size counts it then) */
+    int64_t pq64_cap;
     int64_t *cand;
     int64_t n_cand, cand_cap;
     uint64_t *seen; /* one bit per mapped item */
     af_keyed *top;
     int top_cap;
-    /* rerank: the first pass's heap, the query's code, the candidates it keeps */
+    /* rerank: the first pass's heap, the query's code, the candidates it keeps (ids), and a
+     * split's plane back in floats */
     af_keyed *near;
     int64_t near_cap;
     uint8_t *qcode;
     int64_t *kept;
+    float *plane;
     int64_t bad_from, bad_id; /* a node id that is not mapped, and who pointed to it */
 } scratch;
 
@@ -43,8 +49,8 @@ struct af_searcher {
     const af_kernels *k;
     int threads;
     scratch *sc;
-    af_codes codes; /* built by the first run with rerank */
-    int has_codes;
+    af_compact cf; /* built by the first run with rerank */
+    int has_compact;
 };
 
 void af_searcher_free(af_searcher *s) {
@@ -52,16 +58,18 @@ void af_searcher_free(af_searcher *s) {
         return;
     for (int i = 0; i < s->threads; i++) {
         free(s->sc[i].pq);
+        free(s->sc[i].pq64);
         free(s->sc[i].cand);
         free(s->sc[i].seen);
         free(s->sc[i].top);
         free(s->sc[i].near);
         free(s->sc[i].qcode);
         free(s->sc[i].kept);
+        free(s->sc[i].plane);
     }
     free(s->sc);
-    if (s->has_codes)
-        af_codes_free(&s->codes);
+    if (s->has_compact)
+        af_compact_free(&s->cf);
     free(s);
 }
 
@@ -218,18 +226,132 @@ static int collect(const af_searcher *s, scratch *sc, const void *query, int64_t
     return 0;
 }
 
-static void forget_candidates(const af_index_view *v, scratch *sc) {
+/* The compact search's queue: one 64-bit key per entry, the priority's bits (mapped so that
+ * integers order as the floats do) above the arena reference, so one comparison orders two
+ * entries, and on equal priority the larger reference comes first. */
+static inline uint64_t pq_key(float pri, af_compact_ref ref) {
+    uint32_t bits;
+    memcpy(&bits, &pri, sizeof bits);
+    bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+    return (uint64_t)bits << 32 | ref;
+}
+
+static inline float pq_key_pri(uint64_t key) {
+    uint32_t bits = (uint32_t)(key >> 32);
+    bits = bits & 0x80000000u ? bits & 0x7fffffffu : ~bits;
+    float pri;
+    memcpy(&pri, &bits, sizeof pri);
+    return pri;
+}
+
+static int pq64_push(scratch *sc, uint64_t key) {
+    if (grow((void **)&sc->pq64, &sc->pq64_cap, sc->pq_size + 1, sizeof *sc->pq64) < 0)
+        return -1;
+    uint64_t *h = sc->pq64;
+    int64_t i = sc->pq_size++;
+    while (i > 0 && h[(i - 1) / 2] < key) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = key;
+    return 0;
+}
+
+static uint64_t pq64_pop(scratch *sc) {
+    uint64_t *h = sc->pq64;
+    uint64_t top = h[0], last = h[--sc->pq_size];
+    int64_t i = 0, n = sc->pq_size;
+    for (;;) {
+        int64_t w = 2 * i + 1;
+        if (w >= n)
+            break;
+        w += w + 1 < n && h[w + 1] > h[w];
+        if (h[w] <= last)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    if (n > 0)
+        h[i] = last;
+    return top;
+}
+
+/* collect() over the compact copy (af_compact.h): the same best-first order on 8-bit planes,
+ * candidates as slots. The copy was checked when built, so nothing here can be out of range. */
+static int collect_compact(const af_searcher *s, scratch *sc, const float *query,
+                           int64_t search_k) {
+    const af_compact *cf = &s->cf;
+    const af_traits *t = s->t;
+    const int dim = cf->dim;
+    const size_t split_bytes = sizeof(af_compact_split) + (size_t)dim;
+    int64_t met = 0;
+    sc->pq_size = 0;
+    sc->n_cand = 0;
+    for (int64_t r = 0; r < cf->n_roots; r++)
+        if (pq64_push(sc, pq_key(t->pq_initial, cf->root_refs[r])) < 0)
+            return -2;
+    while (met < search_k && sc->pq_size > 0) {
+        uint64_t top = pq64_pop(sc);
+        af_compact_ref ref = (af_compact_ref)top;
+        if (af_compact_is_leaf(ref)) {
+            const af_compact_leaf *leaf = af_compact_at(cf, ref);
+            if (grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + leaf->n_slot,
+                     sizeof *sc->cand) < 0)
+                return -2;
+            for (int32_t c = 0; c < leaf->n_slot; c++) {
+                uint32_t slot = leaf->slot[c];
+                uint64_t bit = 1ULL << (slot % 64);
+                if (!(sc->seen[slot / 64] & bit)) {
+                    sc->seen[slot / 64] |= bit;
+                    sc->cand[sc->n_cand++] = slot;
+                }
+            }
+            met += leaf->met;
+            continue;
+        }
+        const af_compact_split *split = af_compact_at(cf, ref);
+        /* the children are read soon (the nearer one usually next): start fetching them */
+        for (int c = 0; c < 2; c++) {
+            const unsigned char *child = af_compact_at(cf, split->child[c]);
+            size_t bytes = af_compact_is_leaf(split->child[c])
+                               ? sizeof(af_compact_leaf) + 64 * sizeof(uint32_t)
+                               : split_bytes;
+            for (size_t line = 0; line < bytes; line += 64)
+                __builtin_prefetch(child + line);
+        }
+        for (int j = 0; j < dim; j++)
+            sc->plane[j] = (float)split->plane[j];
+        float margin = split->offset + split->scale * s->k->dot(sc->plane, query, dim);
+        float pri = pq_key_pri(top);
+        if (pq64_push(sc, pq_key(t->pq_distance(pri, margin, 1), split->child[1])) < 0 ||
+            pq64_push(sc, pq_key(t->pq_distance(pri, margin, 0), split->child[0])) < 0)
+            return -2;
+    }
+    return 0;
+}
+
+/* Clear the seen bits of the candidates (ids from `first` on, or slots from 0). */
+static void forget_candidates(int64_t first, scratch *sc) {
     for (int64_t i = 0; i < sc->n_cand; i++) {
-        uint64_t slot = (uint64_t)(sc->cand[i] - v->items.first);
+        uint64_t slot = (uint64_t)(sc->cand[i] - first);
         sc->seen[slot / 64] = 0;
     }
 }
 
-/* The first pass of rerank: the `keep` candidates nearest the query by their 8-bit codes (ties
- * to the smaller id), into sc->kept; returns how many (fewer when fewer are items). */
+/* The first pass of rerank over the candidate slots: the `keep` nearest the query by their
+ * 8-bit codes (ties to the smaller id), as ids into sc->kept; returns how many (fewer when
+ * fewer are items). With no more candidates than `keep`, all the items among them. */
 static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *query, int64_t keep,
                                 int64_t exclude) {
-    const af_codes *c = &s->codes;
+    const af_codes *c = &s->cf.codes;
+    const int64_t *id_of = s->cf.id_of;
+    if (sc->n_cand <= keep) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < sc->n_cand; i++)
+            if (af_codes_valid(c, sc->cand[i]) && id_of[sc->cand[i]] != exclude)
+                sc->kept[n++] = id_of[sc->cand[i]];
+        return n;
+    }
     uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
         s->v->metric == AF_MANHATTAN ? s->k->l1_u8 : s->k->l2sq_u8;
     af_codes_encode(c, query, sc->qcode);
@@ -237,16 +359,21 @@ static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *q
     af_topk_heap_reset(&h, sc->near, (int)keep);
     enum { AHEAD = 8 };
     for (int64_t i = 0; i < sc->n_cand; i++) {
-        if (i + AHEAD < sc->n_cand) { /* codes are scattered: ask for them early */
+        if (i + AHEAD < sc->n_cand) { /* ask for the codes early */
             const uint8_t *next = af_codes_of(c, sc->cand[i + AHEAD]);
             for (int line = 0; line < c->dim; line += 64)
                 __builtin_prefetch(next + line);
         }
-        int64_t id = sc->cand[i];
-        if (id == exclude || !af_codes_valid(c, id))
+        int64_t slot = sc->cand[i];
+        if (!af_codes_valid(c, slot))
             continue;
-        double d = (double)dist(af_codes_of(c, id), sc->qcode, c->dim);
-        if (af_topk_heap_accepts(&h, d, id))
+        double d = (double)dist(af_codes_of(c, slot), sc->qcode, c->dim);
+        /* id_of is one more scattered read: only for those that may enter (ties go to the
+         * smaller id, as in the exact pass) */
+        if (!af_topk_heap_accepts(&h, d, INT64_MIN))
+            continue;
+        int64_t id = id_of[slot];
+        if (id != exclude && af_topk_heap_accepts(&h, d, id))
             af_topk_heap_push(&h, d, id);
     }
     for (int i = 0; i < h.size; i++)
@@ -266,7 +393,7 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
     const unsigned char *items = v->items.base;
     const int64_t *list = sc->cand;
     int64_t n_list = sc->n_cand;
-    if (rerank > 0 && sc->n_cand > rerank) {
+    if (rerank > 0) {
         n_list = nearest_by_codes(s, sc, query, rerank, exclude);
         list = sc->kept;
     }
@@ -310,10 +437,10 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
 
 static int search_one(const af_searcher *s, scratch *sc, const void *query, int k, int64_t search_k,
                       int64_t rerank, int64_t exclude, af_neighbor *out) {
-    int rc = collect(s, sc, query, search_k);
+    int rc = rerank > 0 ? collect_compact(s, sc, query, search_k) : collect(s, sc, query, search_k);
     if (rc == 0)
         rank_candidates(s, sc, query, k, rerank, exclude, out);
-    forget_candidates(s->v, sc);
+    forget_candidates(rerank > 0 ? 0 : s->v->items.first, sc);
     return rc;
 }
 
@@ -325,20 +452,21 @@ static int prepare_rerank(af_searcher *s, int64_t rerank, af_error *err) {
                        af_metric_name(s->v->metric));
     if (rerank > INT32_MAX)
         return af_fail(err, AF_E_CONFIG, "search: rerank %lld is too large", (long long)rerank);
-    if (!s->has_codes) {
-        if (af_codes_build(&s->codes, s->v, err) != 0)
+    if (!s->has_compact) {
+        if (af_compact_build(&s->cf, s->v, err) != 0)
             return -1;
-        s->has_codes = 1;
+        s->has_compact = 1;
     }
     for (int i = 0; i < s->threads; i++) {
         scratch *sc = &s->sc[i];
         if (sc->near_cap >= rerank)
             continue;
-        free(sc->near), free(sc->qcode), free(sc->kept);
+        free(sc->near), free(sc->qcode), free(sc->kept), free(sc->plane);
         sc->near = malloc((size_t)rerank * sizeof *sc->near);
         sc->qcode = malloc((size_t)s->v->dim);
         sc->kept = malloc((size_t)rerank * sizeof *sc->kept);
-        sc->near_cap = sc->near && sc->qcode && sc->kept ? rerank : 0;
+        sc->plane = malloc((size_t)s->v->dim * sizeof *sc->plane);
+        sc->near_cap = sc->near && sc->qcode && sc->kept && sc->plane ? rerank : 0;
         if (!sc->near_cap)
             return af_fail(err, AF_E_INTERNAL, "search: out of memory for rerank %lld",
                            (long long)rerank);

@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include "af_compact.h"
 #include "af_exact.h"
+#include "af_traits.h"
 #include "core_fixtures.h"
 
 static af_build_params params(af_metric m, int dim, int trees) {
@@ -194,12 +196,13 @@ static void search_with(const af_index_view *v, const void *q, int64_t nq, int k
         fail_msg("%s", err.msg);
 }
 
-/* rerank: a first pass over 8-bit codes keeps the R nearest candidates for exact distances.
- *   - R at least the candidates: exactly the answers without it;
+/* rerank: the compact copy's descent (8-bit planes), then a first pass over 8-bit codes keeps
+ * the R nearest candidates for exact distances.
+ *   - with a budget covering every row and R at least the rows: exactly the answers without it;
  *   - small R: the same answers for 1 and 3 threads, every distance the exact one, no excluded
- *     or NA row, and recall within 0.02 of the search without it;
- *   - 8-bit data (integers 0..255, as pixels): R = k already gives the same answers, since the
- *     codes are the values themselves;
+ *     or NA row, and at least 0.98 of the answers of the search without it;
+ *   - 8-bit data (integers 0..255, as pixels): R = k gives the same answers as any larger R,
+ *     since the codes are the values themselves;
  *   - other metrics: refused, naming rerank. */
 static void rerank_first_pass(void **state) {
     (void)state;
@@ -237,15 +240,18 @@ static void rerank_first_pass(void **state) {
             size_t bytes = (size_t)nq * k * sizeof(af_neighbor);
             af_neighbor *plain = malloc(bytes), *all = malloc(bytes), *r1 = malloc(bytes),
                         *r3 = malloc(bytes);
+            int64_t every = n * p.n_trees;
+            search_with(&v, q, nq, k, every, 0, exclude, 2, plain);
+            search_with(&v, q, nq, k, every, 1000000, exclude, 2, all);
+            assert_memory_equal(plain, all, bytes);
             search_with(&v, q, nq, k, sk, 0, exclude, 2, plain);
             search_with(&v, q, nq, k, sk, 1000000, exclude, 2, all);
-            assert_memory_equal(plain, all, bytes);
             int64_t small = pass == 1 ? k : 30;
             search_with(&v, q, nq, k, sk, small, exclude, 1, r1);
             search_with(&v, q, nq, k, sk, small, exclude, 3, r3);
             assert_memory_equal(r1, r3, bytes);
             if (pass == 1)
-                assert_memory_equal(plain, r1, bytes);
+                assert_memory_equal(all, r1, bytes);
             int64_t same = 0;
             for (int64_t i = 0; i < nq * k; i++) {
                 int64_t id = r1[i].id;
@@ -278,6 +284,86 @@ static void rerank_first_pass(void **state) {
     af_search_params sp = {10, -1, 20};
     assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
     assert_non_null(strstr(err.msg, "rerank"));
+    af_index_view_free(&v);
+    fx_index_free(&ix);
+    free(ref);
+}
+
+/* Walk the file's tree from `id` and the compact copy's from `ref` together: same shape, the
+ * 8-bit planes within half a step of the float ones, the same offsets, leaves holding the same
+ * items (by slot) in the same order, and every split followed by its first child (depth first).
+ * Returns the leaves' items met, for the slot order check. */
+static int64_t same_tree(const af_index_view *v, const af_compact *cf, int64_t id,
+                         af_compact_ref ref, int64_t *order, int64_t n_order) {
+    const af_traits *t = af_traits_get(v->metric, v->format);
+    const unsigned char *node = af_index_node(v, id);
+    assert_non_null(node);
+    int64_t nd = af_node_ndesc(t, node);
+    if (nd <= v->leaf_capacity) {
+        assert_true(af_compact_is_leaf(ref));
+        const af_compact_leaf *leaf = af_compact_at(cf, ref);
+        int alone = nd == 1 && id < v->n_items;
+        assert_int_equal(leaf->n_slot, alone ? 1 : nd);
+        assert_int_equal(leaf->met, leaf->n_slot);
+        for (int64_t c = 0; c < leaf->n_slot; c++) {
+            int64_t item = alone ? id : af_child_id(t, node, c);
+            assert_int_equal(cf->id_of[leaf->slot[c]], item);
+            order[n_order++] = leaf->slot[c];
+        }
+        return n_order;
+    }
+    assert_false(af_compact_is_leaf(ref));
+    const af_compact_split *split = af_compact_at(cf, ref);
+    const float *w = (const float *)(node + t->off_vector);
+    for (int j = 0; j < v->dim; j++)
+        assert_true(fabsf(split->plane[j] * split->scale - w[j]) <= split->scale * 0.5001f);
+    assert_true(split->offset == af_get_f32(node, t->off_scalar));
+    size_t after = (size_t)((const unsigned char *)split - cf->arena) +
+                   ((sizeof *split + (size_t)v->dim + 7) & ~(size_t)7);
+    assert_int_equal((size_t)(split->child[0] >> 1) * 8, after);
+    for (int c = 0; c < 2; c++)
+        n_order = same_tree(v, cf, af_child_id(t, node, c), split->child[c], order, n_order);
+    return n_order;
+}
+
+/* The compact copy holds the file's trees (two shards' worth, items of both in one view): see
+ * same_tree; slots number the items in the order the first tree's leaves meet them, id_of is a
+ * permutation of the view's items, and the codes sit by slot. */
+static void compact_copy_is_faithful(void **state) {
+    (void)state;
+    int dim = 12;
+    int64_t n = 700;
+    float *ref = fx_data(AF_EUCLIDEAN, n, dim, 6, 31);
+    af_build_params p = params(AF_EUCLIDEAN, dim, 3);
+    fx_index ix;
+    af_error err = {0};
+    assert_int_equal(fx_build_index(&p, ref, n, 2, &ix, &err), 0);
+    af_index_view v;
+    assert_int_equal(
+        af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, dim, ix.bytes, ix.size, &err), 0);
+    af_compact cf;
+    assert_int_equal(af_compact_build(&cf, &v, &err), 0);
+    assert_int_equal(cf.n_slots, n);
+    assert_int_equal(cf.n_roots, v.n_roots);
+    unsigned char *hit = calloc((size_t)n, 1);
+    for (int64_t i = 0; i < n; i++) {
+        assert_true(cf.id_of[i] >= 0 && cf.id_of[i] < n && !hit[cf.id_of[i]]);
+        hit[cf.id_of[i]] = 1;
+        uint8_t want[12];
+        af_codes_encode(&cf.codes, ref + cf.id_of[i] * dim, want);
+        assert_memory_equal(af_codes_of(&cf.codes, i), want, (size_t)dim);
+    }
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    for (int64_t r = 0; r < v.n_roots; r++) {
+        int64_t met = same_tree(&v, &cf, v.roots[r], cf.root_refs[r], order, 0);
+        assert_true(met <= n);
+        if (r == 0) /* the first tree hands out the slots in its leaf order */
+            for (int64_t i = 0; i < met; i++)
+                assert_int_equal(order[i], i);
+    }
+    af_compact_free(&cf);
+    free(order);
+    free(hit);
     af_index_view_free(&v);
     fx_index_free(&ix);
     free(ref);
@@ -438,9 +524,20 @@ static void loader_errors_and_damage(void **state) {
     assert_int_equal(
         af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, ix.bytes, ix.size, &err), 0);
     af_neighbor out[3];
-    af_search_params sp = {3, -1, 0};
-    assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
-    assert_non_null(strstr(err.msg, "123456"));
+    for (int rerank = 0; rerank <= 5; rerank += 5) { /* the compact copy's walk checks it too */
+        af_search_params sp = {3, -1, rerank};
+        assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+        assert_non_null(strstr(err.msg, "123456"));
+    }
+    /* a root copy whose children lead back to itself */
+    int32_t self = (int32_t)(ix.n_nodes - 1);
+    memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 8, &self, 4);
+    memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 12, &self, 4);
+    for (int rerank = 0; rerank <= 5; rerank += 5) {
+        af_search_params sp = {3, 100000, rerank};
+        assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+        assert_non_null(strstr(err.msg, "loop back"));
+    }
     af_index_view_free(&v);
     fx_index_free(&ix);
     free(ref);
@@ -453,6 +550,7 @@ int main(void) {
         cmocka_unit_test(recall_against_exact),
         cmocka_unit_test(wide_answers_like_narrow),
         cmocka_unit_test(rerank_first_pass),
+        cmocka_unit_test(compact_copy_is_faithful),
         cmocka_unit_test(full_budget_is_exact),
         cmocka_unit_test(k_beyond_rows_and_tiny_indexes),
         cmocka_unit_test(sharded_views_merge),
