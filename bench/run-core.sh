@@ -86,10 +86,10 @@ run_dataset() {
 START=$(date +%s)
 if [ "$QUICK" = 1 ]; then
     run_dataset fmnist 60000 10000 784 200,500,1000,3000,10000
-    run_dataset clustered 200000 10000 128 100,300,700,1500
+    run_dataset clustered 1000000 10000 128 500,2000,5000,10000
 else
     run_dataset fmnist 60000 10000 784 50,200,300,400,500,700,1000,1500,2000,3000,5000,7000,10000,20000
-    run_dataset clustered 200000 10000 128 50,100,200,300,400,500,700,1000,1500,2000,3000
+    run_dataset clustered 1000000 10000 128 300,500,1000,1500,2000,3000,4000,5000,7000,10000,15000
 fi
 echo "== done in $(($(date +%s) - START)) s"
 

@@ -133,6 +133,10 @@ def main():
                            f"recomputed in float64): {r['distance_mismatch_queries']} of "
                            f"{r['queries']} queries disagree; identical id sets for "
                            f"{r['same_id_sets']} (the rest differ only among tied distances).")
+                if "wrong_a" in r:
+                    out.append(f"Where they disagree, the true 10th distance (float64 brute "
+                               f"force) says core is wrong for {r['wrong_a']} and FAISS for "
+                               f"{r['wrong_b']}: near ties that float32 resolves differently.")
         out.append("")
     print("\n".join(out))
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "af_memory.h"
 #include "af_traits.h"
 
 /* The item node in slot i. */
@@ -28,7 +29,7 @@ int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af
     int dim = v->dim;
     c->count = n;
     c->dim = dim;
-    c->codes = malloc((size_t)(n ? n : 1) * (size_t)dim);
+    c->codes = af_alloc_large((size_t)(n ? n : 1) * (size_t)dim);
     c->valid = calloc((size_t)(n + 63) / 64 + 1, sizeof *c->valid);
     if (!c->codes || !c->valid) {
         af_codes_free(c);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "af_kernels.h"
+#include "af_memory.h"
 #include "af_traits.h"
 
 #define FROM_ROOT ((size_t)-1)
@@ -23,7 +24,7 @@ typedef struct builder {
     const af_index_view *v;
     const af_traits *t;
     size_t cap;
-    int32_t *slot_of_item; /* by id - items.first; -1 until a leaf meets the item */
+    int32_t *slot_of_item; /* cf->slot_of: -1 until a leaf meets the item */
     int64_t placed;
     const float *zeros; /* dim of them: a plane's margin at the origin is its offset */
     af_error *err;
@@ -41,7 +42,7 @@ static int reserve(builder *b, size_t bytes) {
     size_t cap = b->cap ? b->cap : (size_t)1 << 20;
     while (cap < cf->arena_size + bytes)
         cap *= 2;
-    unsigned char *grown = realloc(cf->arena, cap);
+    unsigned char *grown = af_realloc_large(cf->arena, cf->arena_size, cap);
     if (!grown)
         return af_fail(b->err, AF_E_INTERNAL,
                        "search: out of memory for the compact forest (%zu bytes)", cap);
@@ -201,17 +202,11 @@ int af_compact_build(af_compact *cf, const af_index_view *v, af_error *err) {
     cf->n_roots = v->n_roots;
     cf->n_slots = n;
     cf->root_refs = calloc((size_t)(v->n_roots ? v->n_roots : 1), sizeof *cf->root_refs);
-    cf->id_of = malloc((size_t)(n ? n : 1) * sizeof *cf->id_of);
-    builder b = {cf,
-                 v,
-                 t,
-                 0,
-                 malloc((size_t)(n ? n : 1) * sizeof(int32_t)),
-                 0,
-                 calloc((size_t)v->dim, sizeof(float)),
-                 err};
+    cf->id_of = af_alloc_large((size_t)(n ? n : 1) * sizeof *cf->id_of);
+    cf->slot_of = af_alloc_large((size_t)(n ? n : 1) * sizeof *cf->slot_of);
+    builder b = {cf, v, t, 0, cf->slot_of, 0, calloc((size_t)v->dim, sizeof(float)), err};
     int rc = 0;
-    if (!cf->root_refs || !cf->id_of || !b.slot_of_item || !b.zeros)
+    if (!cf->root_refs || !cf->id_of || !cf->slot_of || !b.zeros)
         rc = af_fail(err, AF_E_INTERNAL, "search: out of memory for the compact forest");
     for (int64_t i = 0; rc == 0 && i < n; i++)
         b.slot_of_item[i] = -1;
@@ -219,11 +214,12 @@ int af_compact_build(af_compact *cf, const af_index_view *v, af_error *err) {
         rc = walk_trees(&b);
     /* items no leaf holds (rows left out of the index) take the last slots */
     for (int64_t i = 0; rc == 0 && i < n; i++)
-        if (b.slot_of_item[i] < 0)
+        if (b.slot_of_item[i] < 0) {
+            b.slot_of_item[i] = (int32_t)b.placed;
             cf->id_of[b.placed++] = v->items.first + i;
+        }
     if (rc == 0)
         rc = af_codes_build(&cf->codes, v, cf->id_of, err);
-    free(b.slot_of_item);
     free((void *)b.zeros);
     if (rc != 0)
         af_compact_free(cf);
@@ -234,6 +230,7 @@ void af_compact_free(af_compact *cf) {
     free(cf->arena);
     free(cf->root_refs);
     free(cf->id_of);
+    free(cf->slot_of);
     af_codes_free(&cf->codes);
     memset(cf, 0, sizeof *cf);
 }

@@ -58,6 +58,7 @@ typedef struct af_compact {
     af_compact_ref *root_refs; /* one per root of the view, in its order */
     int64_t n_slots;           /* the view's items */
     int64_t *id_of;            /* item id by slot */
+    int32_t *slot_of;          /* slot by item id - the view's first item */
     af_codes codes;            /* by slot */
 } af_compact;
 

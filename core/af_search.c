@@ -40,6 +40,9 @@ typedef struct scratch {
     uint8_t *qcode;
     int64_t *kept;
     float *plane;
+    double *cdist; /* by candidate: its code distance */
+    int64_t *tie;  /* ids at the first pass's distance limit */
+    int64_t cdist_cap;
     int64_t bad_from, bad_id; /* a node id that is not mapped, and who pointed to it */
 } scratch;
 
@@ -66,6 +69,8 @@ void af_searcher_free(af_searcher *s) {
         free(s->sc[i].qcode);
         free(s->sc[i].kept);
         free(s->sc[i].plane);
+        free(s->sc[i].cdist);
+        free(s->sc[i].tie);
     }
     free(s->sc);
     if (s->has_compact)
@@ -276,6 +281,22 @@ static uint64_t pq64_pop(scratch *sc) {
     return top;
 }
 
+/* The first pass's arrays by candidate follow the candidate list's capacity. */
+static int grow_first_pass(scratch *sc) {
+    if (sc->cdist_cap >= sc->cand_cap)
+        return 0;
+    double *d = realloc(sc->cdist, (size_t)sc->cand_cap * sizeof *d);
+    if (d)
+        sc->cdist = d;
+    int64_t *t = realloc(sc->tie, (size_t)sc->cand_cap * sizeof *t);
+    if (t)
+        sc->tie = t;
+    if (!d || !t)
+        return -1;
+    sc->cdist_cap = sc->cand_cap;
+    return 0;
+}
+
 /* collect() over the compact copy (af_compact.h): the same best-first order on 8-bit planes,
  * candidates as slots. The copy was checked when built, so nothing here can be out of range. */
 static int collect_compact(const af_searcher *s, scratch *sc, const float *query,
@@ -296,7 +317,8 @@ static int collect_compact(const af_searcher *s, scratch *sc, const float *query
         if (af_compact_is_leaf(ref)) {
             const af_compact_leaf *leaf = af_compact_at(cf, ref);
             if (grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + leaf->n_slot,
-                     sizeof *sc->cand) < 0)
+                     sizeof *sc->cand) < 0 ||
+                grow_first_pass(sc) < 0)
                 return -2;
             for (int32_t c = 0; c < leaf->n_slot; c++) {
                 uint32_t slot = leaf->slot[c];
@@ -338,18 +360,27 @@ static void forget_candidates(int64_t first, scratch *sc) {
     }
 }
 
+static int by_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* The first pass of rerank over the candidate slots: the `keep` nearest the query by their
- * 8-bit codes (ties to the smaller id), as ids into sc->kept; returns how many (fewer when
- * fewer are items). With no more candidates than `keep`, all the items among them. */
+ * 8-bit codes, ties to the smaller id, as ids into sc->kept; returns how many (fewer when fewer
+ * are items). The heap orders by (distance, slot), which needs no id; the candidates at the
+ * kept distance limit are then settled by id, which also makes the answer independent of the
+ * slot order. */
 static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *query, int64_t keep,
                                 int64_t exclude) {
-    const af_codes *c = &s->cf.codes;
-    const int64_t *id_of = s->cf.id_of;
+    const af_compact *cf = &s->cf;
+    const af_codes *c = &cf->codes;
+    uint64_t ex_at = (uint64_t)(exclude - s->v->items.first);
+    int64_t ex = exclude >= 0 && ex_at < (uint64_t)cf->n_slots ? cf->slot_of[ex_at] : -1;
     if (sc->n_cand <= keep) {
         int64_t n = 0;
         for (int64_t i = 0; i < sc->n_cand; i++)
-            if (af_codes_valid(c, sc->cand[i]) && id_of[sc->cand[i]] != exclude)
-                sc->kept[n++] = id_of[sc->cand[i]];
+            if (af_codes_valid(c, sc->cand[i]) && sc->cand[i] != ex)
+                sc->kept[n++] = cf->id_of[sc->cand[i]];
         return n;
     }
     uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
@@ -365,20 +396,34 @@ static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *q
                 __builtin_prefetch(next + line);
         }
         int64_t slot = sc->cand[i];
-        if (!af_codes_valid(c, slot))
+        sc->cdist[i] = INFINITY; /* not an item, or excluded */
+        if (!af_codes_valid(c, slot) || slot == ex)
             continue;
         double d = (double)dist(af_codes_of(c, slot), sc->qcode, c->dim);
-        /* id_of is one more scattered read: only for those that may enter (ties go to the
-         * smaller id, as in the exact pass) */
-        if (!af_topk_heap_accepts(&h, d, INT64_MIN))
-            continue;
-        int64_t id = id_of[slot];
-        if (id != exclude && af_topk_heap_accepts(&h, d, id))
-            af_topk_heap_push(&h, d, id);
+        sc->cdist[i] = d;
+        if (af_topk_heap_accepts(&h, d, slot))
+            af_topk_heap_push(&h, d, slot);
     }
+    int64_t n = 0;
+    if (h.size < keep) { /* every item among the candidates */
+        for (int i = 0; i < h.size; i++)
+            sc->kept[n++] = cf->id_of[h.e[i].id];
+        return n;
+    }
+    double limit = h.e[0].key; /* the worst kept distance */
     for (int i = 0; i < h.size; i++)
-        sc->kept[i] = h.e[i].id;
-    return h.size;
+        if (h.e[i].key < limit)
+            sc->kept[n++] = cf->id_of[h.e[i].id];
+    /* all the candidates at the limit, by id; the smallest fill what is left */
+    int64_t n_tie = 0;
+    for (int64_t i = 0; i < sc->n_cand; i++)
+        if (sc->cdist[i] == limit)
+            sc->tie[n_tie++] = cf->id_of[sc->cand[i]];
+    if (n_tie > keep - n)
+        qsort(sc->tie, (size_t)n_tie, sizeof *sc->tie, by_id);
+    for (int64_t i = 0; n < keep; i++)
+        sc->kept[n++] = sc->tie[i];
+    return n;
 }
 
 /* Exact distances of the candidates (or, with rerank, of those the first pass kept) into the

@@ -8,6 +8,7 @@
 
 #include "af_kernels.h"
 #include "af_kiss.h"
+#include "af_memory.h"
 #include "af_traits.h"
 #include "core_fixtures.h"
 
@@ -329,13 +330,34 @@ static void topk_merge_orders(void **state) {
     assert_int_equal(io[3].id, 12);
 }
 
+/* Large blocks: usable to their last byte, small ones too, and the realloc keeps what it is
+ * told to keep (from a small block into a large one, and from large to larger). */
+static void large_blocks_keep_contents(void **state) {
+    (void)state;
+    size_t sizes[3] = {1000, (size_t)5 << 20, (size_t)9 << 20};
+    unsigned char *p = af_alloc_large(sizes[0]);
+    assert_non_null(p);
+    for (size_t i = 0; i < sizes[0]; i++)
+        p[i] = (unsigned char)(i * 7);
+    for (int step = 1; step < 3; step++) {
+        p = af_realloc_large(p, sizes[step - 1], sizes[step]);
+        assert_non_null(p);
+        for (size_t i = 0; i < sizes[step - 1]; i++)
+            if (p[i] != (unsigned char)(i * 7))
+                fail_msg("byte %zu lost growing to %zu bytes", i, sizes[step]);
+        for (size_t i = sizes[step - 1]; i < sizes[step]; i++)
+            p[i] = (unsigned char)(i * 7);
+    }
+    free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kiss64_matches_annoy),      cmocka_unit_test(tree_seeds_differ),
         cmocka_unit_test(metric_names_and_layouts),  cmocka_unit_test(item_nodes_as_annoy),
         cmocka_unit_test(distances_match_reference), cmocka_unit_test(kernels_agree),
         cmocka_unit_test(topk_merge_orders),         cmocka_unit_test(distance4_equals_distance),
-        cmocka_unit_test(byte_kernels_exact),
+        cmocka_unit_test(byte_kernels_exact),        cmocka_unit_test(large_blocks_keep_contents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
