@@ -1,4 +1,6 @@
 #include "vectors.h"
+
+#include "af_memory.h"
 #include "job.h"
 #include "progress.h"
 
@@ -37,7 +39,8 @@ int af_read_vectors(af_matrix *mx, af_metric m, uint64_t r0, uint64_t r1, void *
 
 int af_read_reference_rows(const af_job *job, af_metric m, int64_t row_lo, int64_t n,
                            void **vectors, uint8_t **na, af_error *err) {
-    *vectors = malloc((size_t)(n ? n : 1) * af_vector_bytes(m, job->ref.cols));
+    /* the build reads these rows in scattered orders: on large pages (af_memory.h) */
+    *vectors = af_alloc_large((size_t)(n ? n : 1) * af_vector_bytes(m, job->ref.cols));
     *na = calloc((size_t)(n ? n : 1), 1);
     int failed = (!*vectors || !*na) &&
                  af_fail(err, AF_E_INTERNAL, "out of memory for %" PRId64 " reference rows", n);

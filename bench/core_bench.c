@@ -21,6 +21,7 @@
 #include "af_exact.h"
 #include "af_forest.h"
 #include "af_index.h"
+#include "af_memory.h"
 #include "bench_common.h"
 
 #define K 10
@@ -152,6 +153,16 @@ static double batch_qps(af_searcher *s, const float *test, int64_t nq, int64_t s
     return (double)nq / secs;
 }
 
+/* The rows where annforest's build holds them (app/vectors.c): af_alloc_large's memory. */
+static float *large_copy(float *rows, size_t n) {
+    float *large = af_alloc_large(n * sizeof *large);
+    if (!large)
+        bench_die("out of memory", "rows");
+    memcpy(large, rows, n * sizeof *large);
+    free(rows);
+    return large;
+}
+
 static int run_forest(char **argv) {
     const char *train_path = argv[0], *test_path = argv[2], *gt_path = argv[7];
     int64_t n = atoll(argv[1]), nq = atoll(argv[3]), sweep_nq = atoll(argv[8]);
@@ -161,7 +172,7 @@ static int run_forest(char **argv) {
     int n_sk = bench_parse_list(argv[9], search_ks, MAX_LIST);
     if (sweep_nq > nq)
         sweep_nq = nq;
-    float *train = bench_read_f32(train_path, n, dim);
+    float *train = large_copy(bench_read_f32(train_path, n, dim), (size_t)n * dim);
     float *test = bench_read_f32(test_path, nq, dim);
     int32_t *gt = bench_read_file(gt_path, (size_t)nq * K * sizeof *gt);
     double *kth = bench_kth_true(train, test, dim, gt, K, sweep_nq, K);

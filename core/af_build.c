@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "af_forest.h"
+#include "af_memory.h"
 #include "af_partition.h"
 #include "af_traits.h"
 #include "af_tree_nodes.h"
@@ -108,7 +109,7 @@ static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, 
         return af_fail(err, AF_E_INPUT,
                        "build: shard %lld needs %lld tree nodes, too many for 32-bit node ids",
                        (long long)p->shard, (long long)total);
-    out->nodes = malloc((size_t)(total ? total : 1) * s);
+    out->nodes = af_alloc_large((size_t)(total ? total : 1) * s);
     out->roots = malloc((size_t)p->n_trees * sizeof *out->roots);
     if (!out->nodes || !out->roots)
         return af_fail(err, AF_E_INTERNAL, "build: out of memory for %lld tree nodes",

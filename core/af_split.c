@@ -8,7 +8,8 @@
 
 #define TWO_MEANS_STEPS 200
 #define HAMMING_RANDOM_TRIES 20
-#define PREFETCH_AHEAD 8 /* two-means rows drawn ahead of use */
+#define PREFETCH_AHEAD 8 /* two-means rows fetched ahead of use */
+#define DRAW_AHEAD 16    /* two-means draws made ahead of use (their idx entries fetched) */
 
 typedef enum { TM_EUCLIDEAN, TM_MANHATTAN, TM_ANGULAR, TM_DOT } tm_kind;
 
@@ -88,20 +89,25 @@ static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, 
     refresh(kind, d, p);
     refresh(kind, d, q);
     int ic = 1, jc = 1;
-    /* The steps' rows are scattered over the shard: each is drawn PREFETCH_AHEAD steps early
-     * (the same draws in the same order, and no more of them) so that its memory is on the way
-     * while the steps before it run. */
-    int64_t ahead[PREFETCH_AHEAD];
+    /* The steps' rows are scattered over the shard, and so are their positions in idx: each
+     * step's draw is made DRAW_AHEAD steps early and its idx entry fetched, and its row is fetched
+     * PREFETCH_AHEAD steps early (the same draws in the same order, and no more of them), so that
+     * both are on the way while the steps before it run. */
+    int64_t drawn_at[DRAW_AHEAD];
     int drawn = 0;
-    for (; drawn < PREFETCH_AHEAD && drawn < TWO_MEANS_STEPS; drawn++) {
-        ahead[drawn] = idx[af_kiss64_index(rng, (uint64_t)count)];
-        prefetch_row(d, ahead[drawn]);
+    for (; drawn < DRAW_AHEAD && drawn < TWO_MEANS_STEPS; drawn++) {
+        drawn_at[drawn] = (int64_t)af_kiss64_index(rng, (uint64_t)count);
+        __builtin_prefetch(idx + drawn_at[drawn]);
     }
+    for (int step = 0; step < PREFETCH_AHEAD && step < TWO_MEANS_STEPS; step++)
+        prefetch_row(d, idx[drawn_at[step]]);
     for (int step = 0; step < TWO_MEANS_STEPS; step++) {
-        int64_t row = ahead[step % PREFETCH_AHEAD];
-        if (drawn < TWO_MEANS_STEPS) {
-            ahead[drawn % PREFETCH_AHEAD] = idx[af_kiss64_index(rng, (uint64_t)count)];
-            prefetch_row(d, ahead[drawn % PREFETCH_AHEAD]);
+        int64_t row = idx[drawn_at[step % DRAW_AHEAD]];
+        if (step + PREFETCH_AHEAD < drawn)
+            prefetch_row(d, idx[drawn_at[(step + PREFETCH_AHEAD) % DRAW_AHEAD]]);
+        if (drawn < TWO_MEANS_STEPS) { /* the slot of this step is free again */
+            drawn_at[drawn % DRAW_AHEAD] = (int64_t)af_kiss64_index(rng, (uint64_t)count);
+            __builtin_prefetch(idx + drawn_at[drawn % DRAW_AHEAD]);
             drawn++;
         }
         float di = (float)ic * centroid_distance(kind, d, p, row);

@@ -11,6 +11,7 @@
  * af_tree_dfs.c is the reference the tests compare against. */
 #include <stdlib.h>
 
+#include "af_memory.h"
 #include "af_tree_nodes.h"
 
 /* A pnode kind beside af_seg_kind's: a split finished depth first at emission. A split whose
@@ -187,10 +188,11 @@ static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, float *scratch) 
 }
 
 static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows) {
-    t->idx = malloc((size_t)n_rows * sizeof *t->idx);
-    t->tmp = malloc((size_t)n_rows * sizeof *t->tmp);
-    t->owner = malloc((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
-    t->side = malloc((size_t)(c->n ? c->n : 1));
+    /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
+    t->idx = af_alloc_large((size_t)n_rows * sizeof *t->idx);
+    t->tmp = af_alloc_large((size_t)n_rows * sizeof *t->tmp);
+    t->owner = af_alloc_large((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
+    t->side = af_alloc_large((size_t)(c->n ? c->n : 1));
     /* At most one pending split per two rows. */
     t->frontier = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->frontier);
     t->next = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->next);

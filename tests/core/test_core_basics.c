@@ -202,6 +202,26 @@ static void kernels_agree(void **state) {
                 assert_true(fabs(a[n - 1] - (x[n - 1] * 5.0 + y[n - 1] / norms[w]) / 6.0) < 1e-4);
             }
         }
+        /* The division by count + 1 (a multiply by its reciprocal in the SIMD kernels): bit for
+         * bit the portable quotient, for every count two-means uses and beyond, on values of
+         * every scale (subnormal to huge) */
+        af_kiss64 rng;
+        af_kiss64_seed(&rng, 99);
+        for (int count = 1; count <= 260; count++) {
+            const int big[3] = {(1 << 20) - 2, (1 << 20) + 3, 30000000};
+            int c = count <= 257 ? count : big[count - 258];
+            float a[37], b[37], yy[37];
+            for (int i = 0; i < 37; i++) {
+                int e = (int)af_kiss64_index(&rng, 240) - 140;
+                a[i] = ldexpf((float)af_kiss64_index(&rng, 1u << 24) / (1 << 23) - 1.0f, e);
+                yy[i] = ldexpf((float)af_kiss64_index(&rng, 1u << 24) / (1 << 23) - 1.0f, e / 2);
+            }
+            memcpy(b, a, sizeof b);
+            k->pull(a, yy, 1.0f, 37, c);
+            portable->pull(b, yy, 1.0f, 37, c);
+            if (memcmp(a, b, sizeof a))
+                fail_msg("%s: pull differs from portable at count %d", k->name, c);
+        }
         for (int n = 0; n <= 40; n++) {
             uint64_t want = 0;
             for (int i = 0; i < n; i++)
