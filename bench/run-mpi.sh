@@ -8,6 +8,9 @@
 #             compared) and write the same answers, so the times compare the same work;
 #   per-rank  index.shards = 0 (one shard per rank, the config's default): 2 ranks build a
 #             different, 2-shard index, 1 rank a 1-shard one.
+# Then the synthetic clustered 1,000,000 x 128 set (fixed layout, build and query, best of
+# AF_BENCH_CLUSTERED_REPEATS = 2 runs; 0 skips it): bench/prepare_data.py's files, through native
+# descriptors written to build-bench/bench-work/mpi/clustered/.
 # Each rank runs under /usr/bin/time (max RSS = its peak memory). Wall time = around mpirun;
 # job time = the command's own phase in its run manifest (without mpirun's start-up).
 # mpirun gets `--mca pml ob1` (override: AF_BENCH_MPI_OPTS): on one node Open MPI's default UCX
@@ -87,6 +90,39 @@ for layout in fixed per-rank; do
         done
     done
 done
+
+# The synthetic clustered 1,000,000 x 128 set of run-core.sh (bench/prepare_data.py), fixed layout
+# (2 shards at both rank counts), build and query: at this size the libraries' fixed memory
+# (about 20 MB a process) no longer weighs on the per-rank ratio as it does on Fashion-MNIST.
+CWORK=$WORK/clustered
+CREPEATS=${AF_BENCH_CLUSTERED_REPEATS:-2}
+if [ "$CREPEATS" -gt 0 ]; then
+    $PY bench/prepare_data.py "$BUILD/bench-work" data/fashion-mnist >/dev/null
+    mkdir -p "$CWORK"
+    for part in train:1000000 test:10000; do
+        printf 'annforest-matrix: 1\nfile: %s\nrows: %s\ncols: 128\ntype: single\norder: row\n' \
+            "$BUILD/bench-work/clustered-${part%%:*}.f32" "${part##*:}" >"$CWORK/${part%%:*}.afm"
+    done
+    for np in 1 2; do
+        out=out/clustered/fixed-np$np
+        sets=(--set reference.path=$CWORK/train.afm --set query.path=$CWORK/test.afm
+              --set index.shards=2 --set index.path=$out/train.ann
+              --set output.index=$out/nn_index.desc --set output.distance=$out/nn_distance.desc)
+        rm -rf "$out"
+        for rep in $(seq "$CREPEATS"); do
+            echo "== clustered 1M x 128 (index.shards = 2), $np rank(s), run $rep: build, query"
+            rm -f "$out"/train.ann "$out"/train.ann.meta
+            run clustered-fixed $np build $rep "${sets[@]}" --set output.existing=overwrite
+            job_time clustered-fixed $np build $rep $out/train.ann.manifest.json
+            run clustered-fixed $np query $rep "${sets[@]}"
+            job_time clustered-fixed $np query $rep $out/nn_index.desc.manifest.json
+        done
+    done
+    for f in train.ann nn_index.bin nn_distance.bin; do
+        if cmp -s out/clustered/fixed-np1/$f out/clustered/fixed-np2/$f; then same=1; else same=0; fi
+        echo "RESULT check=identical data=clustered file=$f same=$same" | tee -a "$LOG"
+    done
+fi
 
 echo "== same index and answers at 1 and 2 ranks (fixed layout)?"
 for f in train.ann nn_index.bin nn_distance.bin; do
