@@ -9,18 +9,12 @@
 #include "af_memory.h"
 #include "af_traits.h"
 
-/* The item node in slot i. */
-static const unsigned char *slot_node(const af_index_view *v, const int64_t *id_of, int64_t i) {
-    int64_t at = id_of ? id_of[i] - v->items.first : i;
-    return (const unsigned char *)v->items.base + (size_t)at * v->node_size;
+/* The view's i-th item node (in id order). */
+static const unsigned char *item_node(const af_index_view *v, int64_t i) {
+    return (const unsigned char *)v->items.base + (size_t)i * v->node_size;
 }
 
-static const float *item_vector(const af_index_view *v, const af_traits *t, const int64_t *id_of,
-                                int64_t i) {
-    return (const float *)(slot_node(v, id_of, i) + t->off_vector);
-}
-
-int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af_error *err) {
+int af_codes_build(af_codes *c, const af_index_view *v, const int32_t *slot_of, af_error *err) {
     memset(c, 0, sizeof *c);
     const af_traits *t = af_traits_get(v->metric, v->format);
     if (!t || t->elem_size != sizeof(float))
@@ -36,16 +30,21 @@ int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af
         return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld 8-bit vectors",
                        (long long)n);
     }
+    /* The items are read in id order (the index's order: sequential), each code written to its
+     * slot. */
     for (int64_t i = 0; i < n; i++)
-        if (af_node_ndesc(t, slot_node(v, id_of, i)) == 1)
-            c->valid[i / 64] |= (uint64_t)1 << (i % 64);
+        if (af_node_ndesc(t, item_node(v, i)) == 1) {
+            int64_t slot = slot_of ? slot_of[i] : i;
+            c->valid[slot / 64] |= (uint64_t)1 << (slot % 64);
+        }
     /* The range of every element of every item (min and max: the same whatever the order). */
     float lo = INFINITY, hi = -INFINITY;
 #pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        if (!af_codes_valid(c, i))
+        const unsigned char *node = item_node(v, i);
+        if (af_node_ndesc(t, node) != 1)
             continue;
-        const float *x = item_vector(v, t, id_of, i);
+        const float *x = (const float *)(node + t->off_vector);
         for (int j = 0; j < dim; j++) {
             lo = x[j] < lo ? x[j] : lo;
             hi = x[j] > hi ? x[j] : hi;
@@ -54,8 +53,11 @@ int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af
     c->lo = isfinite(lo) ? lo : 0.0f;
     c->scale = isfinite(hi) && hi > lo ? 255.0f / (hi - lo) : 1.0f;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        af_codes_encode(c, item_vector(v, t, id_of, i), c->codes + (size_t)i * (size_t)dim);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t slot = slot_of ? slot_of[i] : i;
+        af_codes_encode(c, (const float *)(item_node(v, i) + t->off_vector),
+                        c->codes + (size_t)slot * (size_t)dim);
+    }
     return 0;
 }
 

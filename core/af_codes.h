@@ -22,9 +22,9 @@ typedef struct af_codes {
     uint64_t *valid; /* one bit per slot: 1 for an item node (not a row left out, NA) */
 } af_codes;
 
-/* The codes of the view's items (float metrics only), slot i holding item id_of[i] (a
- * permutation of the view's item ids; NULL: slot i is the view's i-th item). */
-int af_codes_build(af_codes *c, const af_index_view *v, const int64_t *id_of, af_error *err);
+/* The codes of the view's items (float metrics only), the view's i-th item in slot slot_of[i]
+ * (a permutation of 0 .. items - 1; NULL: slot i). */
+int af_codes_build(af_codes *c, const af_index_view *v, const int32_t *slot_of, af_error *err);
 /* The code of one vector of dim floats (a query), with the items' lo and scale. */
 void af_codes_encode(const af_codes *c, const float *x, uint8_t *out);
 void af_codes_free(af_codes *c);

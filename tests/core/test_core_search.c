@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <omp.h>
+
 #include <cmocka.h>
 
 #include "af_compact.h"
@@ -328,7 +330,8 @@ static int64_t same_tree(const af_index_view *v, const af_compact *cf, int64_t i
 
 /* The compact copy holds the file's trees (two shards' worth, items of both in one view): see
  * same_tree; slots number the items in the order the first tree's leaves meet them, id_of is a
- * permutation of the view's items, and the codes sit by slot. */
+ * permutation of the view's items, the codes sit by slot, and 1 or 3 threads build the same
+ * bytes. */
 static void compact_copy_is_faithful(void **state) {
     (void)state;
     int dim = 12;
@@ -360,6 +363,18 @@ static void compact_copy_is_faithful(void **state) {
         if (r == 0) /* the first tree hands out the slots in its leaf order */
             for (int64_t i = 0; i < met; i++)
                 assert_int_equal(order[i], i);
+    }
+    /* the same copy, byte for byte, whatever the number of threads that build it */
+    for (int threads = 1; threads <= 3; threads += 2) {
+        af_compact again;
+        omp_set_num_threads(threads);
+        assert_int_equal(af_compact_build(&again, &v, &err), 0);
+        assert_int_equal(again.arena_size, cf.arena_size);
+        assert_memory_equal(again.arena, cf.arena, cf.arena_size);
+        assert_memory_equal(again.root_refs, cf.root_refs,
+                            (size_t)v.n_roots * sizeof *cf.root_refs);
+        assert_memory_equal(again.id_of, cf.id_of, (size_t)n * sizeof *cf.id_of);
+        af_compact_free(&again);
     }
     af_compact_free(&cf);
     free(order);
