@@ -51,15 +51,20 @@ typedef struct builder {
     int assign; /* may hand out slots (only one walk at a time does) */
 } builder;
 
+/* The arena's references reach AF_COMPACT_MAX_BYTES: one tree, or all of them, beyond it. */
+static int fail_too_large(af_error *err) {
+    return af_fail(err, AF_E_CONFIG,
+                   "search: rerank's compact forest would exceed %zu bytes (fewer trees or rows "
+                   "per rank, or no rerank)",
+                   AF_COMPACT_MAX_BYTES);
+}
+
 static int reserve(builder *b, size_t bytes) {
     tree_buf *tb = b->tb;
     if (tb->size + bytes <= tb->cap)
         return 0;
     if (tb->size + bytes > AF_COMPACT_MAX_BYTES)
-        return af_fail(&tb->err, AF_E_CONFIG,
-                       "search: rerank's compact forest would exceed %zu bytes (fewer trees or "
-                       "rows per rank, or no rerank)",
-                       AF_COMPACT_MAX_BYTES);
+        return fail_too_large(&tb->err);
     size_t cap = tb->cap ? tb->cap : (size_t)1 << 16;
     while (cap < tb->size + bytes)
         cap *= 2;
@@ -83,10 +88,7 @@ static int slot_of(builder *b, int64_t from, int64_t id, uint32_t *out) {
     const af_index_view *v = sh->v;
     uint64_t at = (uint64_t)(id - v->items.first);
     if (at >= (uint64_t)v->items.count)
-        return af_fail(&b->tb->err, AF_E_INPUT,
-                       "index: node %lld refers to node %lld, which is not in the index (a "
-                       "damaged or mismatched index file?)",
-                       (long long)from, (long long)id);
+        return af_index_fail_missing(&b->tb->err, from, id);
     if (sh->slot_of_item[at] < 0) {
         if (!b->assign)
             return UNPLACED;
@@ -181,18 +183,12 @@ static int walk_tree(builder *b, int64_t root) {
     while (n > 0 && rc == 0) {
         pending p = stack[--n];
         if (budget-- <= 0) {
-            rc = af_fail(&tb->err, AF_E_INPUT,
-                         "index: its trees loop back on themselves (node %lld is reached more "
-                         "often than any sound tree allows): a damaged index file",
-                         (long long)p.id);
+            rc = af_index_fail_loop(&tb->err, p.id);
             break;
         }
         const unsigned char *node = af_index_node(v, p.id);
         if (!node) {
-            rc = af_fail(&tb->err, AF_E_INPUT,
-                         "index: node %lld refers to node %lld, which is not in the index (a "
-                         "damaged or mismatched index file?)",
-                         (long long)p.from, (long long)p.id);
+            rc = af_index_fail_missing(&tb->err, p.from, p.id);
             break;
         }
         int64_t nd = af_node_ndesc(t, node), ref;
@@ -304,10 +300,7 @@ static int join_trees(af_compact *cf, tree_buf *tb, af_error *err) {
     }
     if (total > AF_COMPACT_MAX_BYTES) {
         free(base);
-        return af_fail(err, AF_E_CONFIG,
-                       "search: rerank's compact forest would exceed %zu bytes (fewer trees or "
-                       "rows per rank, or no rerank)",
-                       AF_COMPACT_MAX_BYTES);
+        return fail_too_large(err);
     }
     cf->arena = af_alloc_large(total ? total : 1);
     if (!cf->arena) {

@@ -53,6 +53,12 @@ void af_index_view_free(af_index_view *v);
 /* The node with this id, or NULL when it is not mapped. */
 const void *af_index_node(const af_index_view *v, int64_t id);
 
+/* The two faults a walk down a view's trees can meet (the search, rerank's compact copy), as one
+ * message each: node `from` points to `id`, which is not mapped; a node (`id`) is reached more
+ * often than a sound forest allows, so the trees loop. Both return -1 (af_fail). */
+int af_index_fail_missing(af_error *err, int64_t from, int64_t id);
+int af_index_fail_loop(af_error *err, int64_t id);
+
 /* A view over a whole Annoy index file (size bytes at `bytes`; wide: the same rules with int64
  * ids); metric, node format and dim come from the
  * caller because the file holds neither. Annoy's loader rules: the size must be a non-zero

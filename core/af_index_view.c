@@ -94,6 +94,20 @@ const void *af_index_node(const af_index_view *v, int64_t id) {
     return node;
 }
 
+int af_index_fail_missing(af_error *err, int64_t from, int64_t id) {
+    return af_fail(err, AF_E_INPUT,
+                   "index: node %lld refers to node %lld, which is not in the index (a damaged "
+                   "or mismatched index file?)",
+                   (long long)from, (long long)id);
+}
+
+int af_index_fail_loop(af_error *err, int64_t id) {
+    return af_fail(err, AF_E_INPUT,
+                   "index: its trees loop back on themselves (node %lld is reached more often "
+                   "than any sound tree allows): a damaged index file",
+                   (long long)id);
+}
+
 int af_index_load_annoy(af_index_view *v, af_metric m, af_node_format f, int dim, const void *bytes,
                         size_t size, af_error *err) {
     if (af_index_view_init(v, m, f, dim, 0, err) < 0)

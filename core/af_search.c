@@ -155,6 +155,15 @@ static pq_entry pq_pop(scratch *sc) {
     return top;
 }
 
+/* Append `value` to the candidates unless bit `slot` of the seen set is up; raise it. */
+static inline void note_once(scratch *sc, uint64_t slot, int64_t value) {
+    uint64_t bit = 1ULL << (slot % 64);
+    if (sc->seen[slot / 64] & bit)
+        return;
+    sc->seen[slot / 64] |= bit;
+    sc->cand[sc->n_cand++] = value;
+}
+
 /* Note an item met in a leaf; returns -1 when it is not mapped. */
 static inline int add_candidate(const af_index_view *v, scratch *sc, int64_t id, int64_t from) {
     uint64_t slot = (uint64_t)(id - v->items.first);
@@ -163,11 +172,7 @@ static inline int add_candidate(const af_index_view *v, scratch *sc, int64_t id,
         sc->bad_id = id;
         return -1;
     }
-    uint64_t bit = 1ULL << (slot % 64);
-    if (sc->seen[slot / 64] & bit)
-        return 0;
-    sc->seen[slot / 64] |= bit;
-    sc->cand[sc->n_cand++] = id;
+    note_once(sc, slot, id);
     return 0;
 }
 
@@ -320,14 +325,8 @@ static int collect_compact(const af_searcher *s, scratch *sc, const float *query
                      sizeof *sc->cand) < 0 ||
                 grow_first_pass(sc) < 0)
                 return -2;
-            for (int32_t c = 0; c < leaf->n_slot; c++) {
-                uint32_t slot = leaf->slot[c];
-                uint64_t bit = 1ULL << (slot % 64);
-                if (!(sc->seen[slot / 64] & bit)) {
-                    sc->seen[slot / 64] |= bit;
-                    sc->cand[sc->n_cand++] = slot;
-                }
-            }
+            for (int32_t c = 0; c < leaf->n_slot; c++)
+                note_once(sc, leaf->slot[c], leaf->slot[c]);
             met += leaf->met;
             continue;
         }
@@ -562,15 +561,9 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
         return af_fail(err, AF_E_INTERNAL, "search: out of memory (query %lld)",
                        (long long)bad_query);
     if (failed == -3)
-        return af_fail(err, AF_E_INPUT,
-                       "index: its trees loop back on themselves (node %lld is reached more often "
-                       "than any sound tree allows): a damaged index file",
-                       (long long)bad_from);
+        return af_index_fail_loop(err, bad_from);
     if (failed)
-        return af_fail(err, AF_E_INPUT,
-                       "index: node %lld refers to node %lld, which is not in the index (a "
-                       "damaged or mismatched index file?)",
-                       (long long)bad_from, (long long)bad_id);
+        return af_index_fail_missing(err, bad_from, bad_id);
     return 0;
 }
 
