@@ -1,10 +1,12 @@
 /* af_exact: brute-force k nearest neighbours over a block of reference rows.
  *
- * Euclidean, angular and dot: query blocks times reference blocks through sgemm give an
- * approximate ranking key (|q|^2 + |r|^2 - 2 q.r, -cos, -q.r); each query keeps its best
- * 2k + 16 by that key, whose distances are then recomputed with the search kernels, so the
- * reported distances (and their order) are exactly those of af_search. Manhattan and hamming:
- * the kernels directly, query tiles against reference blocks that stay in cache. */
+ * Euclidean, angular and dot: query blocks times reference blocks give a ranking key
+ * (|q|^2 + |r|^2 - 2 q.r, -cos, -q.r); each query keeps its best 2k + 16 by that key, whose
+ * distances are then recomputed with the search kernels, so the reported distances (and their
+ * order) are exactly those of af_search. The products come from sgemm, or, when every value is
+ * a whole number 0..255 (8-bit images stored as floats), exactly from 8-bit integer products
+ * (af_gemm_u8.h), 2-3 times faster. Manhattan and hamming: the kernels directly, query tiles
+ * against reference blocks that stay in cache. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -12,14 +14,10 @@
 #include <string.h>
 
 #include "af_exact.h"
+#include "af_gemm_u8.h"
 #include "af_topk_heap.h"
 #include "af_traits.h"
 
-/* sgemm tiles of 1024 x 1024 (a 4 MiB product per thread): against 256 x 2048 they ran 10-20 %
- * faster at 1 thread on both benchmark sets (784 and 128 columns), the larger query block
- * reusing each reference block's pass more. Fixed sizes: results do not depend on threads. */
-#define QUERY_BLOCK 1024
-#define REF_BLOCK 1024
 #define QUERY_TILE 16
 
 typedef struct exact_job {
@@ -97,16 +95,47 @@ static float *squared_norms(const exact_job *j, const unsigned char *rows, int64
     return sq;
 }
 
-static double gemm_key(af_metric m, float dot, float q_sq, float r_sq) {
-    switch (m) {
-    case AF_EUCLIDEAN:
-        return (double)q_sq + (double)r_sq - 2.0 * (double)dot;
-    case AF_ANGULAR: {
-        double qr = (double)q_sq * (double)r_sq;
-        return qr > 0 ? -(double)dot / sqrt(qr) : 0.0;
+/* ---- euclidean, angular, dot: the ranking keys ---- */
+
+/* The key loops are plain C that the compiler vectorises; built without -march, they get an
+ * AVX-512 copy too, picked at load time (the 8-bit path runs only where AVX-512 is). The same
+ * comparisons and conversions either way, so the same pools. */
+#define AF_EXACT_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+#define AF_EXACT_CLONES __attribute__((target_clones("avx512f", "default")))
+
+/* A row of sgemm products -> keys: |q|^2 + |r|^2 - 2 q.r, -cos, -q.r (in double: the float
+ * terms enter exactly, so equal products give equal keys whatever the row's place). */
+AF_EXACT_CLONES static void float_keys(af_metric m, const float *dots, int nr, float q_sq,
+                                       const float *r_sq, double *key) {
+    if (m == AF_EUCLIDEAN) {
+        for (int r = 0; r < nr; r++)
+            key[r] = (double)q_sq + (double)r_sq[r] - 2.0 * (double)dots[r];
+    } else if (m == AF_ANGULAR) {
+        for (int r = 0; r < nr; r++) {
+            double qr = (double)q_sq * (double)r_sq[r];
+            key[r] = qr > 0 ? -(double)dots[r] / sqrt(qr) : 0.0;
+        }
+    } else {
+        for (int r = 0; r < nr; r++)
+            key[r] = -(double)dots[r];
     }
-    default:
-        return -(double)dot;
+}
+
+/* The same from the 8-bit path's exact integer products and norms: these keys are the true
+ * squared distances (euclidean) and dot products, not roundings of them. */
+AF_EXACT_AVX512 static void byte_keys(af_metric m, const int32_t *dots, int nr, int64_t q_sq,
+                                      const int64_t *r_sq, double *key) {
+    if (m == AF_EUCLIDEAN) {
+        for (int r = 0; r < nr; r++)
+            key[r] = (double)(q_sq + r_sq[r] - 2 * (int64_t)dots[r]);
+    } else if (m == AF_ANGULAR) {
+        for (int r = 0; r < nr; r++) {
+            double qr = (double)q_sq * (double)r_sq[r];
+            key[r] = qr > 0 ? -(double)dots[r] / sqrt(qr) : 0.0;
+        }
+    } else {
+        for (int r = 0; r < nr; r++)
+            key[r] = -(double)dots[r];
     }
 }
 
@@ -116,89 +145,111 @@ static inline double pool_bound(const af_topk_heap *h) {
     return h->size < h->cap ? INFINITY : h->e[0].key;
 }
 
-/* Offer rows [a, b) of one query's sgemm row to its pool, one at a time. */
-static void pool_rows(const exact_job *j, af_metric m, const float *ci, int a, int b, int64_t q,
-                      int64_t r0, float q_sq, const float *r_sq, af_topk_heap *h, double *bound) {
-    for (int r = a; r < b; r++) {
-        double key = gemm_key(m, ci[r], q_sq, r_sq[r]);
-        if (key > *bound || !usable(j, q, r0 + r))
-            continue;
-        if (af_topk_heap_accepts(h, key, j->ref_id_base + r0 + r)) {
-            af_topk_heap_push(h, key, j->ref_id_base + r0 + r);
-            *bound = pool_bound(h);
-        }
-    }
-}
-
-/* Whether any row of [a, b) has a key at or below bound: a loop the compiler vectorises, with
- * the same arithmetic as gemm_key so that it never passes over a row the pool would take. */
-static int any_at_most(af_metric m, const float *ci, int a, int b, float q_sq, const float *r_sq,
-                       double bound) {
-    int hit = 0;
-    if (m == AF_EUCLIDEAN) {
-        for (int r = a; r < b; r++)
-            hit |= (double)q_sq + (double)r_sq[r] - 2.0 * (double)ci[r] <= bound;
-    } else if (m == AF_DOT) {
-        for (int r = a; r < b; r++)
-            hit |= -(double)ci[r] <= bound;
-    } else {
-        hit = 1; /* angular: a square root per row; let pool_rows decide */
-    }
-    return hit;
-}
-
-/* One query's row of the sgemm tile into its pool. Once the pool is full, most rows of a large
- * reference lose to its worst key: chunks of rows are tested for that at once, and only a chunk
- * with a possible winner goes through the heap's exact (key, id) test, NA rows and the excluded
- * row. The pool is the one a row-by-row scan makes. */
-static void pool_block(const exact_job *j, af_metric m, const float *ci, int nr, int64_t q,
-                       int64_t r0, float q_sq, const float *r_sq, af_topk_heap *h) {
+/* One query's keys for reference rows [r0, r0 + nr) into its pool. Once the pool is full, most
+ * rows of a large reference lose to its worst key: chunks of rows are tested for that at once
+ * (a loop the compiler vectorises), and only a chunk with a possible winner goes row by row
+ * through the heap's exact (key, id) test, NA rows and the excluded row. The pool is the one a
+ * row-by-row scan makes. */
+AF_EXACT_CLONES static void pool_keys(const exact_job *j, const double *key, int nr, int64_t q,
+                                      int64_t r0, af_topk_heap *h) {
     enum { CHUNK = 64 };
     double bound = pool_bound(h);
     for (int a = 0; a < nr; a += CHUNK) {
         int b = a + CHUNK < nr ? a + CHUNK : nr;
-        if (bound == INFINITY || any_at_most(m, ci, a, b, q_sq, r_sq, bound))
-            pool_rows(j, m, ci, a, b, q, r0, q_sq, r_sq, h, &bound);
+        if (bound != INFINITY) {
+            int hit = 0;
+            for (int r = a; r < b; r++)
+                hit |= key[r] <= bound;
+            if (!hit)
+                continue;
+        }
+        for (int r = a; r < b; r++) {
+            if (key[r] > bound || !usable(j, q, r0 + r))
+                continue;
+            if (af_topk_heap_accepts(h, key[r], j->ref_id_base + r0 + r)) {
+                af_topk_heap_push(h, key[r], j->ref_id_base + r0 + r);
+                bound = pool_bound(h);
+            }
+        }
     }
 }
 
-/* One thread's buffers for one query block: the sgemm tile, the candidate pools, the heaps. */
+/* How a query block's products are made: sgemm on the floats, or the 8-bit path. */
+typedef struct products {
+    const float *q_sq, *r_sq; /* sgemm: the rows' squared norms */
+    const af_u8_refs *refs;   /* 8-bit: the packed rows (NULL: sgemm) */
+    const af_u8_queries *queries;
+    int query_block, ref_block;
+} products;
+
+/* sgemm tiles of 1024 x 1024 (a 4 MiB product per thread): against 256 x 2048 they ran 10-20 %
+ * faster at 1 thread on both benchmark sets (784 and 128 columns), the larger query block
+ * reusing each reference block's pass more. The 8-bit path's reference block is a whole number
+ * of its 48-row groups. Fixed sizes: results do not depend on threads. */
+enum { GEMM_QUERY_BLOCK = 1024, GEMM_REF_BLOCK = 1024 };
+enum { BYTE_QUERY_BLOCK = 512, BYTE_REF_BLOCK = 20 * AF_U8_ROW_GROUP };
+enum { MAX_QUERY_BLOCK = 1024, MAX_REF_BLOCK = 1024 };
+
+/* One thread's buffers for one query block: the product tile, a row of keys, the candidate
+ * pools, the heaps. */
 typedef struct gemm_scratch {
-    float *c;
+    void *c; /* float (sgemm) or int32_t (8-bit) products */
+    double *key;
     af_keyed *store, *final_store;
     af_topk_heap *heaps;
 } gemm_scratch;
 
 static int gemm_scratch_alloc(gemm_scratch *s, int pool, int k) {
-    s->c = malloc((size_t)QUERY_BLOCK * REF_BLOCK * sizeof *s->c);
-    s->store = malloc((size_t)QUERY_BLOCK * (size_t)pool * sizeof *s->store);
-    s->heaps = malloc(QUERY_BLOCK * sizeof *s->heaps);
-    s->final_store = malloc((size_t)QUERY_BLOCK * (size_t)k * sizeof *s->final_store);
-    return s->c && s->store && s->heaps && s->final_store ? 0 : -1;
+    s->c = malloc((size_t)MAX_QUERY_BLOCK * MAX_REF_BLOCK * sizeof(float));
+    s->key = malloc((size_t)MAX_REF_BLOCK * sizeof *s->key);
+    s->store = malloc((size_t)MAX_QUERY_BLOCK * (size_t)pool * sizeof *s->store);
+    s->heaps = malloc(MAX_QUERY_BLOCK * sizeof *s->heaps);
+    s->final_store = malloc((size_t)MAX_QUERY_BLOCK * (size_t)k * sizeof *s->final_store);
+    return s->c && s->key && s->store && s->heaps && s->final_store ? 0 : -1;
 }
 
 static void gemm_scratch_free(gemm_scratch *s) {
     free(s->c);
+    free(s->key);
     free(s->store);
     free(s->heaps);
     free(s->final_store);
 }
 
-/* Queries [q0, q0 + nq) against every reference row, on the calling thread alone. */
-static void gemm_block(const exact_job *j, int64_t q0, int nq, const float *q_sq, const float *r_sq,
-                       gemm_scratch *s) {
-    int k = j->p->k, dim = j->p->dim, pool = 2 * k + 16;
+/* Queries [q0, q0 + nq) against reference rows [r0, r0 + nr) into their pools. */
+static void pool_tile(const exact_job *j, const products *pr, int64_t q0, int nq, int64_t r0,
+                      int nr, gemm_scratch *s) {
     af_metric m = j->p->metric;
+    int dim = j->p->dim;
+    if (pr->refs) {
+        int32_t *c = s->c;
+        af_u8_dots(pr->refs, r0, nr, pr->queries, q0, nq, c, nr);
+        for (int i = 0; i < nq; i++) {
+            byte_keys(m, c + (size_t)i * nr, nr, pr->queries->sq_norms[q0 + i],
+                      pr->refs->sq_norms + r0, s->key);
+            pool_keys(j, s->key, nr, q0 + i, r0, &s->heaps[i]);
+        }
+        return;
+    }
+    float *c = s->c;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
+                (const float *)(j->queries + (size_t)q0 * j->row), dim,
+                (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, c, nr);
+    for (int i = 0; i < nq; i++) {
+        float_keys(m, c + (size_t)i * nr, nr, pr->q_sq[q0 + i], pr->r_sq + r0, s->key);
+        pool_keys(j, s->key, nr, q0 + i, r0, &s->heaps[i]);
+    }
+}
+
+/* Queries [q0, q0 + nq) against every reference row, on the calling thread alone. */
+static void gemm_block(const exact_job *j, const products *pr, int64_t q0, int nq,
+                       gemm_scratch *s) {
+    int k = j->p->k, pool = 2 * k + 16;
     for (int i = 0; i < nq; i++)
         af_topk_heap_reset(&s->heaps[i], s->store + (size_t)i * pool, pool);
-    for (int64_t r0 = 0; r0 < j->n_ref; r0 += REF_BLOCK) {
-        int nr = (int)(j->n_ref - r0 < REF_BLOCK ? j->n_ref - r0 : REF_BLOCK);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nr, dim, 1.0f,
-                    (const float *)(j->queries + (size_t)q0 * j->row), dim,
-                    (const float *)(j->ref + (size_t)r0 * j->row), dim, 0.0f, s->c, nr);
-        for (int i = 0; i < nq; i++)
-            pool_block(j, m, s->c + (size_t)i * nr, nr, q0 + i, r0, q_sq[q0 + i], r_sq + r0,
-                       &s->heaps[i]);
+    for (int64_t r0 = 0; r0 < j->n_ref; r0 += pr->ref_block) {
+        int nr = (int)(j->n_ref - r0 < pr->ref_block ? j->n_ref - r0 : pr->ref_block);
+        pool_tile(j, pr, q0, nq, r0, nr, s);
     }
     /* Recompute the pooled candidates with the search kernels and keep the best k. */
     for (int i = 0; i < nq; i++) {
@@ -212,20 +263,17 @@ static void gemm_block(const exact_job *j, int64_t q0, int nq, const float *q_sq
     }
 }
 
-/* Each OpenMP thread takes whole query blocks and runs a single-threaded sgemm on them. Letting
- * OpenBLAS's own thread pool run the multiply between OpenMP regions made the two pools take
- * turns on the cores (OpenMP's idle workers spin), so two threads ran slower than one; it also
- * let `threads` be exceeded. The blocks are fixed by QUERY_BLOCK, so results do not depend on
- * the thread count. */
-static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
-    int k = j->p->k, pool = 2 * k + 16;
-    float *r_sq = squared_norms(j, j->ref, j->n_ref, threads);
-    float *q_sq = squared_norms(j, j->queries, n_query, threads);
-    int failed = !r_sq || !q_sq;
-    int64_t n_blocks = (n_query + QUERY_BLOCK - 1) / QUERY_BLOCK;
+/* Each OpenMP thread takes whole query blocks and scores them alone (a single-threaded sgemm).
+ * Letting OpenBLAS's own thread pool run the multiply between OpenMP regions made the two pools
+ * take turns on the cores (OpenMP's idle workers spin), so two threads ran slower than one; it
+ * also let `threads` be exceeded. The blocks are fixed sizes, so results do not depend on the
+ * thread count. */
+static int run_blocks(const exact_job *j, const products *pr, int64_t n_query, int threads) {
+    int k = j->p->k, pool = 2 * k + 16, failed = 0;
+    int64_t n_blocks = (n_query + pr->query_block - 1) / pr->query_block;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-#pragma omp parallel num_threads(threads) reduction(| : failed) if (!failed)
+#pragma omp parallel num_threads(threads) reduction(| : failed)
     {
         gemm_scratch s;
         int ok = gemm_scratch_alloc(&s, pool, k) == 0;
@@ -235,16 +283,48 @@ static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
         for (int64_t b = 0; b < n_blocks; b++) {
             if (!ok)
                 continue;
-            int64_t q0 = b * QUERY_BLOCK;
-            int nq = (int)(n_query - q0 < QUERY_BLOCK ? n_query - q0 : QUERY_BLOCK);
-            gemm_block(j, q0, nq, q_sq, r_sq, &s);
+            int64_t q0 = b * pr->query_block;
+            int nq = (int)(n_query - q0 < pr->query_block ? n_query - q0 : pr->query_block);
+            gemm_block(j, pr, q0, nq, &s);
         }
         gemm_scratch_free(&s);
     }
     openblas_set_num_threads(blas_threads);
+    return failed ? -1 : 0;
+}
+
+static int exact_gemm(const exact_job *j, int64_t n_query, int threads) {
+    float *r_sq = squared_norms(j, j->ref, j->n_ref, threads);
+    float *q_sq = squared_norms(j, j->queries, n_query, threads);
+    products pr = {q_sq, r_sq, NULL, NULL, GEMM_QUERY_BLOCK, GEMM_REF_BLOCK};
+    int rc = r_sq && q_sq ? run_blocks(j, &pr, n_query, threads) : -1;
     free(r_sq);
     free(q_sq);
-    return failed ? -1 : 0;
+    return rc;
+}
+
+/* Whether the 8-bit path can score this job: the instructions are there, and the reference rows
+ * in use and the queries hold only whole numbers 0..255. */
+static int bytes_apply(const exact_job *j, int64_t n_query, int threads) {
+    return af_u8_available() &&
+           af_u8_rows_fit((const float *)j->ref, j->n_ref, j->p->dim, j->skip, threads) &&
+           af_u8_rows_fit((const float *)j->queries, n_query, j->p->dim, NULL, threads);
+}
+
+static int exact_bytes(const exact_job *j, int64_t n_query, int threads) {
+    af_u8_refs refs;
+    af_u8_queries queries;
+    int rc = -1;
+    if (af_u8_refs_pack(&refs, (const float *)j->ref, j->n_ref, j->p->dim, j->skip, threads) == 0) {
+        if (af_u8_queries_pack(&queries, (const float *)j->queries, n_query, j->p->dim, threads) ==
+            0) {
+            products pr = {NULL, NULL, &refs, &queries, BYTE_QUERY_BLOCK, BYTE_REF_BLOCK};
+            rc = run_blocks(j, &pr, n_query, threads);
+            af_u8_queries_free(&queries);
+        }
+        af_u8_refs_free(&refs);
+    }
+    return rc;
 }
 
 int af_exact_knn(const af_exact_params *p, const void *ref, int64_t n_ref, int64_t ref_id_base,
@@ -270,9 +350,13 @@ int af_exact_knn(const af_exact_params *p, const void *ref, int64_t n_ref, int64
                    out,
                    t->larger_first ? -1.0 : 1.0};
     int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
-    int rc = (p->metric == AF_MANHATTAN || p->metric == AF_HAMMING)
-                 ? exact_direct(&j, n_query, threads)
-                 : exact_gemm(&j, n_query, threads);
+    int rc;
+    if (p->metric == AF_MANHATTAN || p->metric == AF_HAMMING)
+        rc = exact_direct(&j, n_query, threads);
+    else if (bytes_apply(&j, n_query, threads))
+        rc = exact_bytes(&j, n_query, threads);
+    else
+        rc = exact_gemm(&j, n_query, threads);
     if (rc < 0)
         return af_fail(err, AF_E_INTERNAL, "exact: out of memory");
     return 0;

@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
+#include "af_gemm_u8.h"
 #include "af_kernels.h"
 #include "af_kiss.h"
 #include "af_memory.h"
@@ -236,8 +238,6 @@ static af_neighbor nb(int64_t id, double d) {
     return (af_neighbor){id, d};
 }
 
-/* Each metric's four-at-once distance equals its one-at-a-time distance, to the bit (angular:
- * with and without the stored squared norms, and against a zero vector). */
 /* The 8-bit kernels of every SIMD level give the exact integer sums: short tails, the 16- and
  * 32-code steps, and a length past the AVX2 kernel's 4096-step flush (all codes 0 vs 255, the
  * largest terms). */
@@ -276,6 +276,88 @@ static void byte_kernels_exact(void **state) {
     free(y);
 }
 
+/* Whole numbers 0..255 only, skipped rows not looked at. */
+static void byte_rows_fit(void **state) {
+    (void)state;
+    float rows[3 * 5] = {0, 255, 17, 3, 128, 1, 2, 3, 4, 5, 9, 9, 9, 9, 9};
+    unsigned char skip[3] = {0, 1, 0};
+    assert_true(af_u8_rows_fit(rows, 3, 5, NULL, 2));
+    const float off[] = {255.5f, 256.0f, -1.0f, 0.25f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+        rows[5 + 2] = off[i];
+        assert_false(af_u8_rows_fit(rows, 3, 5, NULL, 2));
+        assert_true(af_u8_rows_fit(rows, 3, 5, skip, 2)); /* the row is skipped */
+        rows[3 * 5 - 1] = off[i];
+        assert_false(af_u8_rows_fit(rows, 3, 5, skip, 1));
+        rows[3 * 5 - 1] = 9;
+    }
+    rows[5 + 2] = -0.0f; /* equal to 0 */
+    assert_true(af_u8_rows_fit(rows, 3, 5, NULL, 1));
+    assert_false(af_u8_rows_fit(rows, 1, AF_U8_MAX_DIM + 1, NULL, 1)); /* sums could overflow */
+}
+
+/* The VNNI products equal the integer dot products at every shape: columns not a multiple of 4,
+ * rows and queries not whole groups, tiles starting inside the matrices, the largest values. */
+static void byte_products_exact(void **state) {
+    (void)state;
+    if (!af_u8_available()) {
+        /* Nothing to test where the CPU lacks the instructions (or AF_SIMD caps them): exact
+         * k-NN then never takes this path. Say so rather than pass quietly. */
+        const char *cap = getenv("AF_SIMD");
+        __builtin_cpu_init();
+        if (!cap && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+            fail_msg("the CPU has AVX-512 VNNI but af_u8_available() says no");
+        printf("8-bit products: no AVX-512 VNNI here (or AF_SIMD=%s); not run\n", cap ? cap : "");
+        return;
+    }
+    uint64_t s = 5;
+    static const int dims[] = {1, 3, 4, 5, 37, 130};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int dim = dims[d];
+        for (int extreme = 0; extreme < 2; extreme++) {
+            int64_t n = 150, nq = 21;
+            float *ref = malloc((size_t)n * dim * sizeof *ref);
+            float *q = malloc((size_t)nq * dim * sizeof *q);
+            for (int64_t i = 0; i < n * dim; i++)
+                ref[i] = extreme ? 255.0f : (float)(fx_next(&s) % 256);
+            for (int64_t i = 0; i < nq * dim; i++)
+                q[i] = extreme ? (float)(255 * (i % 2)) : (float)(fx_next(&s) % 256);
+            af_u8_refs r;
+            af_u8_queries uq;
+            assert_int_equal(af_u8_refs_pack(&r, ref, n, dim, NULL, 2), 0);
+            assert_int_equal(af_u8_queries_pack(&uq, q, nq, dim, 2), 0);
+            /* whole matrices, then a tile from row group 1 and query group 1 on */
+            static const int tiles[2][4] = {{0, 150, 0, 21}, {48, 61, 8, 9}};
+            for (int t = 0; t < 2; t++) {
+                int r0 = tiles[t][0], nr = tiles[t][1], q0 = tiles[t][2], nqt = tiles[t][3];
+                int32_t *c = malloc((size_t)nqt * nr * sizeof *c);
+                af_u8_dots(&r, r0, nr, &uq, q0, nqt, c, nr);
+                for (int i = 0; i < nqt; i++)
+                    for (int j = 0; j < nr; j++) {
+                        int64_t want = 0, sq = 0;
+                        for (int col = 0; col < dim; col++) {
+                            want += (int64_t)ref[(size_t)(r0 + j) * dim + col] *
+                                    (int64_t)q[(size_t)(q0 + i) * dim + col];
+                            sq += (int64_t)ref[(size_t)(r0 + j) * dim + col] *
+                                  (int64_t)ref[(size_t)(r0 + j) * dim + col];
+                        }
+                        if (c[(size_t)i * nr + j] != want)
+                            fail_msg("dim %d query %d row %d: %d, not %lld", dim, q0 + i, r0 + j,
+                                     c[(size_t)i * nr + j], (long long)want);
+                        assert_true(r.sq_norms[r0 + j] == sq);
+                    }
+                free(c);
+            }
+            af_u8_refs_free(&r);
+            af_u8_queries_free(&uq);
+            free(ref);
+            free(q);
+        }
+    }
+}
+
+/* Each metric's four-at-once distance equals its one-at-a-time distance, to the bit (angular:
+ * with and without the stored squared norms, and against a zero vector). */
 static void distance4_equals_distance(void **state) {
     (void)state;
     const af_kernels *k = af_kernels_best();
@@ -377,7 +459,8 @@ int main(void) {
         cmocka_unit_test(metric_names_and_layouts),  cmocka_unit_test(item_nodes_as_annoy),
         cmocka_unit_test(distances_match_reference), cmocka_unit_test(kernels_agree),
         cmocka_unit_test(topk_merge_orders),         cmocka_unit_test(distance4_equals_distance),
-        cmocka_unit_test(byte_kernels_exact),        cmocka_unit_test(large_blocks_keep_contents),
+        cmocka_unit_test(byte_kernels_exact),        cmocka_unit_test(byte_rows_fit),
+        cmocka_unit_test(byte_products_exact),       cmocka_unit_test(large_blocks_keep_contents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,83 @@ static void exact_blocks_skip_exclude_and_ties(void **state) {
     assert_non_null(strstr(err.msg, "k must"));
 }
 
+/* The brute force of exact_on_byte_rows: rows marked in skip and the excluded id left out. */
+static void brute_with_holes(af_metric m, int dim, const float *ref, int64_t n,
+                             const unsigned char *skip, const float *q, int64_t nq,
+                             const int64_t *exclude, int k, af_neighbor *out) {
+    int lf = af_metric_larger_first(m);
+    for (int64_t i = 0; i < nq; i++) {
+        af_neighbor *o = out + i * k;
+        int have = 0;
+        for (int64_t r = 0; r < n; r++) {
+            if (skip[r] || exclude[i] == r)
+                continue;
+            af_neighbor c = {r, fx_ref_distance(m, dim, q + i * dim, ref + r * dim)};
+            int at = have < k ? have++ : k;
+            while (at > 0 && af_neighbor_before(&c, &o[at - 1], lf)) {
+                if (at < k)
+                    o[at] = o[at - 1];
+                at--;
+            }
+            if (at < k)
+                o[at] = c;
+        }
+    }
+}
+
+/* 8-bit data stored as floats (what images are) take exact k-NN's integer path, and a value off
+ * the byte grid takes it back to sgemm: both answer as the double-precision brute force, with the
+ * many ties of few distinct values settled by id, NA rows (NaN here) and excluded ids left out.
+ * Shapes that are not whole 48-row or 8-query groups, at 1 and 3 threads. */
+static void exact_on_byte_rows(void **state) {
+    (void)state;
+    enum { dim = 37, k = 10 };
+    int64_t n = 1100, nq = 21;
+    float *ref = malloc((size_t)n * dim * sizeof *ref), *q = malloc((size_t)nq * dim * sizeof *q);
+    unsigned char *skip = calloc((size_t)n, 1);
+    int64_t exclude[21];
+    uint64_t s = 9;
+    for (int64_t i = 0; i < n * dim; i++)
+        ref[i] = (float)(fx_next(&s) % 4);
+    for (int64_t i = 0; i < nq * dim; i++)
+        q[i] = (float)(fx_next(&s) % 4);
+    for (int64_t r = 5; r < n; r += 7)
+        skip[r] = 1;
+    ref[5 * dim + 3] = NAN; /* an NA row does not stop the 8-bit path */
+    for (int64_t i = 0; i < nq; i++)
+        exclude[i] = i % 2 ? -1 : i * 3;
+    af_neighbor *got = malloc((size_t)nq * k * sizeof *got), *want = malloc(sizeof *want * nq * k);
+    static const af_metric metrics[] = {AF_EUCLIDEAN, AF_DOT, AF_ANGULAR};
+    for (int off_grid = 0; off_grid < 2; off_grid++) {
+        q[dim + 4] = off_grid ? 2.5f : 2.0f;
+        for (size_t mi = 0; mi < sizeof metrics / sizeof metrics[0]; mi++) {
+            af_metric m = metrics[mi];
+            brute_with_holes(m, dim, ref, n, skip, q, nq, exclude, k, want);
+            for (int threads = 1; threads <= 3; threads += 2) {
+                af_exact_params ep = {m, dim, k, threads};
+                af_error err = {0};
+                assert_int_equal(af_exact_knn(&ep, ref, n, 0, skip, q, nq, exclude, got, &err), 0);
+                for (int64_t i = 0; i < nq * k; i++) {
+                    double tol = 1e-5 * (1 + fabs(want[i].dist));
+                    /* angular's float cosines may order true ties either way */
+                    if ((m != AF_ANGULAR && got[i].id != want[i].id) ||
+                        fabs(got[i].dist - want[i].dist) > tol)
+                        fail_msg("%s, %s, %d threads: query %lld rank %lld: %lld (%g), not %lld "
+                                 "(%g)",
+                                 af_metric_name(m), off_grid ? "sgemm" : "8-bit", threads,
+                                 (long long)(i / k), (long long)(i % k), (long long)got[i].id,
+                                 got[i].dist, (long long)want[i].id, want[i].dist);
+                }
+            }
+        }
+    }
+    free(ref);
+    free(q);
+    free(skip);
+    free(got);
+    free(want);
+}
+
 static double search_recall(const af_index_view *v, const void *q, int64_t nq, int k,
                             int64_t search_k, const af_neighbor *truth) {
     af_neighbor *got = malloc((size_t)nq * k * sizeof *got);
@@ -562,6 +639,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_matches_reference),
         cmocka_unit_test(exact_blocks_skip_exclude_and_ties),
+        cmocka_unit_test(exact_on_byte_rows),
         cmocka_unit_test(recall_against_exact),
         cmocka_unit_test(wide_answers_like_narrow),
         cmocka_unit_test(rerank_first_pass),
