@@ -2,9 +2,10 @@
  *
  * Works on one block of reference rows whose first row has global id ref_id_base, so that
  * each rank can search its own rows and merge the partial lists (af_topk_merge). Euclidean,
- * angular and dot rank candidates with OpenBLAS sgemm, then recompute the distances of the
- * final candidates with the same kernel as the approximate search, so both report identical
- * distances for the same pair. */
+ * angular and dot rank candidates with OpenBLAS sgemm (or exact 8-bit products when every value
+ * is a whole number 0..255: af_gemm_u8.h), then recompute the distances of the final candidates
+ * with the same kernel as the approximate search, so both report identical distances for the
+ * same pair. */
 #ifndef AF_EXACT_H
 #define AF_EXACT_H
 
