@@ -262,14 +262,22 @@ static int begin_outputs(const af_job *job, const af_searcher_ops *ops, outputs 
     return 0;
 }
 
+/* Every rank searches every query of a batch, but needs only a piece of the batch's vectors at a
+ * time: a batch is searched in pieces of about B / P rows (at least PIECE_MIN, so that many
+ * ranks do not make many small collectives), each read by all ranks together and shared. The
+ * vectors a rank holds then shrink with the rank count, as its share of the index does. */
+enum { PIECE_MIN = 256 };
+
 typedef struct batch_buffers {
     size_t vec_bytes;
-    unsigned char *mine_vec, *all_vec; /* owned rows, then the whole batch */
-    uint8_t *mine_na, *all_na;
+    int64_t piece;      /* rows per piece */
+    unsigned char *vec; /* one piece's vectors */
+    uint8_t *all_na;    /* the whole batch's NA flags */
     int64_t *exclude;
     af_neighbor *partial, *merged;
     double *values;       /* owned rows x k, as doubles (NaN = NA) */
-    int *counts, *displs; /* per rank: rows, and byte counts for the gathers */
+    int *counts, *displs; /* per rank: owned rows of the batch (the merge and the writes) */
+    int *piece_counts, *piece_displs; /* per rank: rows it reads of a piece, and in bytes */
     int *byte_counts, *byte_displs;
 } batch_buffers;
 
@@ -278,6 +286,9 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
     size_t B = (size_t)c->query.batch, k = (size_t)c->query.k, P = (size_t)job->world.size;
     size_t mine = B / P + 1, cells;
     memset(b, 0, sizeof *b);
+    b->piece = (int64_t)((B + P - 1) / P);
+    if (b->piece < PIECE_MIN)
+        b->piece = (int64_t)B < PIECE_MIN ? (int64_t)B : PIECE_MIN;
     /* A batch's partial lists travel in one collective, whose counts are ints. */
     if (__builtin_mul_overflow(B, k, &cells) || cells > (size_t)INT_MAX / sizeof *b->partial)
         return af_config_fail_key(c, AF_CFG_QUERY_K, err,
@@ -285,9 +296,7 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
                                   "than one batch can carry; lower query.batch (or k)",
                                   k, B);
     b->vec_bytes = vec_bytes;
-    b->mine_vec = malloc(mine * vec_bytes);
-    b->all_vec = malloc(B * vec_bytes);
-    b->mine_na = calloc(mine, 1);
+    b->vec = malloc((size_t)b->piece * vec_bytes);
     b->all_na = calloc(B, 1);
     b->exclude = calloc(B, sizeof *b->exclude);
     b->partial = calloc(B * k, sizeof *b->partial);
@@ -295,10 +304,13 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
     b->values = calloc(mine * k, sizeof *b->values);
     b->counts = calloc(P, sizeof(int));
     b->displs = calloc(P, sizeof(int));
+    b->piece_counts = calloc(P, sizeof(int));
+    b->piece_displs = calloc(P, sizeof(int));
     b->byte_counts = calloc(P, sizeof(int));
     b->byte_displs = calloc(P, sizeof(int));
-    if (!b->mine_vec || !b->all_vec || !b->mine_na || !b->all_na || !b->exclude || !b->partial ||
-        !b->merged || !b->values || !b->counts || !b->displs || !b->byte_counts || !b->byte_displs)
+    if (!b->vec || !b->all_na || !b->exclude || !b->partial || !b->merged || !b->values ||
+        !b->counts || !b->displs || !b->piece_counts || !b->piece_displs || !b->byte_counts ||
+        !b->byte_displs)
         return af_config_fail_key(c, AF_CFG_QUERY_BATCH, err,
                                   "out of memory for a batch of %zu rows with k = %zu (about %.1f "
                                   "GiB per rank); lower query.batch",
@@ -307,38 +319,58 @@ static int alloc_buffers(const af_job *job, size_t vec_bytes, batch_buffers *b, 
 }
 
 static void free_buffers(batch_buffers *b) {
-    free(b->mine_vec), free(b->all_vec), free(b->mine_na), free(b->all_na), free(b->exclude);
+    free(b->vec), free(b->all_na), free(b->exclude);
     free(b->partial), free(b->merged), free(b->values);
-    free(b->counts), free(b->displs), free(b->byte_counts), free(b->byte_displs);
+    free(b->counts), free(b->displs), free(b->piece_counts), free(b->piece_displs);
+    free(b->byte_counts), free(b->byte_displs);
 }
 
-/* Read the owned rows of a batch and share the batch's vectors and NA flags with every rank. */
-static int gather_batch(const af_job *job, af_matrix *mx, af_metric metric, int64_t b0, int64_t nb,
-                        batch_buffers *b, af_error *err) {
+/* Rows [p0, p0 + np) of the batch at b0: each rank reads its block of them, straight into its
+ * place in the piece, and the piece's vectors and NA flags are shared with every rank. */
+static int gather_piece(const af_job *job, af_matrix *mx, af_metric metric, int64_t b0, int64_t p0,
+                        int64_t np, batch_buffers *b, af_error *err) {
     int P = job->world.size, r = job->world.rank;
     for (int i = 0; i < P; i++) {
-        b->displs[i] = (int)af_block_start(nb, P, i);
-        b->counts[i] = (int)af_block_size(nb, P, i);
-        b->byte_displs[i] = (int)((size_t)b->displs[i] * b->vec_bytes);
-        b->byte_counts[i] = (int)((size_t)b->counts[i] * b->vec_bytes);
+        b->piece_displs[i] = (int)af_block_start(np, P, i);
+        b->piece_counts[i] = (int)af_block_size(np, P, i);
+        b->byte_displs[i] = (int)((size_t)b->piece_displs[i] * b->vec_bytes);
+        b->byte_counts[i] = (int)((size_t)b->piece_counts[i] * b->vec_bytes);
     }
-    int64_t o0 = b->displs[r], on = b->counts[r];
-    /* Collective: a rank without rows in this batch (on == 0) takes part with none. */
-    int failed = af_read_vectors(mx, metric, (uint64_t)(b0 + o0), (uint64_t)(b0 + o0 + on),
-                                 b->mine_vec, b->mine_na, NULL, 0, err) != 0;
+    int64_t o0 = b->piece_displs[r], on = b->piece_counts[r];
+    uint8_t *na = b->all_na + p0;
+    /* Collective: a rank without rows in this piece (on == 0) takes part with none. */
+    int failed =
+        af_read_vectors(mx, metric, (uint64_t)(b0 + p0 + o0), (uint64_t)(b0 + p0 + o0 + on),
+                        b->vec + b->byte_displs[r], na + o0, NULL, 0, err) != 0;
     if (failed)
         af_error_prefix(err, "%s",
                         job->cfg.query.self ? job->cfg.reference.path : job->cfg.query.path);
     if (af_mpi_agree(failed, err) != 0)
         return -1;
-    MPI_Allgatherv(b->mine_vec, b->byte_counts[r], MPI_BYTE, b->all_vec, b->byte_counts,
-                   b->byte_displs, MPI_BYTE, MPI_COMM_WORLD);
-    MPI_Allgatherv(b->mine_na, (int)on, MPI_BYTE, b->all_na, b->counts, b->displs, MPI_BYTE,
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, b->vec, b->byte_counts, b->byte_displs, MPI_BYTE,
+                   MPI_COMM_WORLD);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, na, b->piece_counts, b->piece_displs, MPI_BYTE,
                    MPI_COMM_WORLD);
     /* A query row holding NA is not searched: its vector is zeroed, its output row set to NA. */
-    for (int64_t i = 0; i < nb; i++)
-        if (b->all_na[i])
-            memset(b->all_vec + (size_t)i * b->vec_bytes, 0, b->vec_bytes);
+    for (int64_t i = 0; i < np; i++)
+        if (na[i])
+            memset(b->vec + (size_t)i * b->vec_bytes, 0, b->vec_bytes);
+    return 0;
+}
+
+/* Each piece of the batch at b0 (nb rows) searched into its rows of the partial lists. */
+static int search_batch(const af_job *job, const af_searcher_ops *ops, af_matrix *mx, int64_t b0,
+                        int64_t nb, int exclude, batch_buffers *b, af_error *err) {
+    int64_t k = job->cfg.query.k;
+    for (int64_t p0 = 0; p0 < nb; p0 += b->piece) {
+        int64_t np = nb - p0 < b->piece ? nb - p0 : b->piece;
+        if (gather_piece(job, mx, ops->metric, b0, p0, np, b, err) != 0)
+            return -1;
+        int failed = ops->search(ops->ctx, b->vec, np, b0 + p0, exclude ? b->exclude + p0 : NULL,
+                                 b->partial + p0 * k, err) != 0;
+        if (af_mpi_agree(failed, err) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -392,16 +424,15 @@ static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix 
     int rc = 0;
     for (int64_t b0 = start; b0 < Q && rc == 0; b0 += B) {
         int64_t nb = Q - b0 < B ? Q - b0 : B;
-        rc = gather_batch(job, mx, ops->metric, b0, nb, b, err);
-        if (rc != 0)
-            break;
         for (int64_t i = 0; i < nb; i++)
             b->exclude[i] = exclude ? b0 + i : AF_NO_NEIGHBOR;
         for (int64_t i = 0; i < nb; i++)
             af_topk_clear(b->partial + i * k, (int)k);
-        int failed = ops->search(ops->ctx, b->all_vec, nb, b0, exclude ? b->exclude : NULL,
-                                 b->partial, err) != 0;
-        if ((rc = af_mpi_agree(failed, err)) != 0)
+        for (int i = 0; i < job->world.size; i++) {
+            b->displs[i] = (int)af_block_start(nb, job->world.size, i);
+            b->counts[i] = (int)af_block_size(nb, job->world.size, i);
+        }
+        if ((rc = search_batch(job, ops, mx, b0, nb, exclude, b, err)) != 0)
             break;
         merge_k = (int)k;
         merge_larger_first = af_metric_larger_first(ops->metric);

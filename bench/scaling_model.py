@@ -44,20 +44,23 @@ def build_rank_bytes(n, d, ranks, shards, trees, threads, elem_bytes, c):
     trees_here = shards_here * trees
     tree_bytes = trees_here * c * n_shard / leaf_cap(d) * node_size(d)
     batch = min(32, -(-trees // threads))  # af_build.c auto batch, before the 512 MiB cap
-    batch_bytes = min(13 * n_shard * batch * threads, 512 * MiB)
+    batch_bytes = min((9 * batch + 4) * n_shard * threads, 512 * MiB)
     return BASE_RSS + rows * d * 4 + rows + tree_bytes + batch_bytes + 8 * MiB
 
 
 def query_rank_bytes(n, d, ranks, shards, trees, batch, k, threads, c, nq, elem_bytes):
     """Peak of a querying rank: the pages of its shards it touches (at most all of them), a
-    batch of query vectors, partial and merged top-k lists, per-thread scratch, its own query
-    rows mapped."""
+    piece of a batch's query vectors (query_pipeline.c: ceil(batch / ranks) rows, at least 256),
+    partial and merged top-k lists, per-thread scratch, one read tile of its query rows mapped
+    (the reader unmaps each 16-column x 8192-row tile after use)."""
     shards_here = -(-shards // ranks)
     n_shard = n / shards
     shard_bytes = (n_shard + c * n_shard / leaf_cap(d) * trees + trees) * node_size(d)
-    batch_bytes = batch * d * 4 + batch * k * 16 * 3
+    piece = max(-(-batch // ranks), min(batch, 256))
+    batch_bytes = piece * d * 4 + batch * k * 16 * 3
     scratch = threads * (n_shard / 8 + 16 * 20000)
-    return BASE_RSS + shards_here * shard_bytes + batch_bytes + scratch + nq / ranks * d * elem_bytes
+    tile = min(nq / ranks, 8192) * min(d, 16) * elem_bytes
+    return BASE_RSS + shards_here * shard_bytes + batch_bytes + scratch + tile
 
 
 def batch_comm_bytes(batch, d, k, ranks):

@@ -8,6 +8,9 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "af_forest.h"
 #include "af_memory.h"
@@ -17,14 +20,14 @@
 
 /* Trees per batch when not set: all of a thread's share of the trees, so that each pass over
  * the rows serves as many trees as it can, within a memory budget for the batches' per-row
- * arrays (13 bytes per row and tree) and at most MAX_AUTO_BATCH (their planes of one level
- * must stay in cache). */
+ * arrays (9 bytes per row and tree, and 4 per row for the batch) and at most MAX_AUTO_BATCH (their
+ * planes of one level must stay in cache). */
 #define MAX_AUTO_BATCH 32
 #define BATCH_BUDGET_BYTES ((int64_t)512 << 20)
 
 static int auto_tree_batch(int n_trees, int threads, int64_t n) {
     int64_t per_thread = (n_trees + threads - 1) / threads;
-    int64_t fits = BATCH_BUDGET_BYTES / ((int64_t)threads * 13 * (n > 0 ? n : 1));
+    int64_t fits = BATCH_BUDGET_BYTES / ((int64_t)threads * 9 * (n > 0 ? n : 1));
     int64_t t = per_thread < MAX_AUTO_BATCH ? per_thread : MAX_AUTO_BATCH;
     if (t > fits)
         t = fits;
@@ -137,6 +140,9 @@ static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, 
             }
         }
         out->roots[t] = trees[t].root + start[t];
+        /* copied: its pages can go back now rather than after the whole join (a rank's peak) */
+        free(trees[t].nodes);
+        trees[t].nodes = NULL;
     }
     free(start);
     out->n_nodes = total;
@@ -194,6 +200,11 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
             rc = af_fail(err, AF_E_INTERNAL,
                          "build: out of memory (or of 32-bit node ids) in tree %d of shard %lld", t,
                          (long long)p->shard);
+#ifdef __GLIBC__
+    /* The batches' per-row arrays are free now, but in holes of the heap below the trees' nodes:
+     * give their pages back before the concatenated copy takes new ones. */
+    malloc_trim(0);
+#endif
     if (rc == 0)
         rc = concatenate(p, n, trees, threads, out, err);
     for (int t = 0; t < p->n_trees; t++)

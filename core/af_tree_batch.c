@@ -35,8 +35,9 @@ typedef struct pnode {
 
 /* One tree of the batch. */
 typedef struct btree {
-    int32_t *idx, *tmp;
-    int32_t *owner;      /* by row id: the pending split holding the row, or -1 */
+    int32_t *idx;
+    int32_t *tmp;   /* the batch's partition scratch, shared: trees are partitioned one by one */
+    int32_t *owner; /* by row id: the pending split holding the row, or -1 */
     unsigned char *side; /* by row id */
     pnode *p;
     int64_t np, cap;
@@ -53,6 +54,7 @@ typedef struct batch {
     int count;
     btree *tree;
     float *scratch;
+    int32_t *tmp; /* partition scratch for every tree of the batch, one at a time */
     size_t defer; /* depth_first_bytes */
 } batch;
 
@@ -187,10 +189,11 @@ static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, float *scratch) 
     return af_nodes_split(c, &t->buf, n->plane, n->is_root, n->count, child, flip);
 }
 
-static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows) {
+static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows,
+                      int32_t *tmp) {
     /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
     t->idx = af_alloc_large((size_t)n_rows * sizeof *t->idx);
-    t->tmp = af_alloc_large((size_t)n_rows * sizeof *t->tmp);
+    t->tmp = tmp;
     t->owner = af_alloc_large((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
     t->side = af_alloc_large((size_t)(c->n ? c->n : 1));
     /* At most one pending split per two rows. */
@@ -198,7 +201,7 @@ static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64
     t->next = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->next);
     t->buf.cap = 2 * n_rows / (c->leaf_cap > 1 ? c->leaf_cap : 1) + 16;
     t->buf.nodes = malloc((size_t)t->buf.cap * c->s);
-    if (!t->idx || !t->tmp || !t->owner || !t->side || !t->frontier || !t->next || !t->buf.nodes)
+    if (!t->idx || !t->owner || !t->side || !t->frontier || !t->next || !t->buf.nodes)
         return -1;
     memcpy(t->idx, rows, (size_t)n_rows * sizeof *t->idx);
     for (int64_t r = 0; r < c->n; r++)
@@ -211,7 +214,6 @@ static void free_tree(btree *t) {
         free(t->p[i].plane);
     free(t->p);
     free(t->idx);
-    free(t->tmp);
     free(t->owner);
     free(t->side);
     free(t->frontier);
@@ -240,12 +242,13 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
                count,
                calloc((size_t)count, sizeof(btree)),
                malloc(af_split_scratch_floats(p->dim) * sizeof(float)),
+               af_alloc_large((size_t)(n_rows ? n_rows : 1) * sizeof(int32_t)),
                p->depth_first_bytes ? p->depth_first_bytes : AF_DEPTH_FIRST_BYTES};
-    int ok = b.tree && b.scratch;
+    int ok = b.tree && b.scratch && b.tmp;
     for (int k = 0; ok && k < count; k++) {
         btree *t = &b.tree[k];
         ok =
-            alloc_tree(c, t, rows, n_rows) == 0 &&
+            alloc_tree(c, t, rows, n_rows, b.tmp) == 0 &&
             add_pnode(c, t, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree0 + k), b.defer) == 0;
     }
     while (ok && any_pending(&b)) {
@@ -264,4 +267,5 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
     }
     free(b.tree);
     free(b.scratch);
+    free(b.tmp);
 }

@@ -313,6 +313,10 @@ static int read_column_major(mm_state *s, uint64_t r0, uint64_t r1, run_out *o, 
             uint64_t nc = cols - c0 < TILE_COLS ? cols - c0 : TILE_COLS;
             if (decode_tile(s, a, b, c0, nc, o->as_double, err) != 0)
                 return -1;
+            /* A tile's runs are strided through the file, and each fault maps the pages around
+             * it too: unmapped per tile, the read holds about a tile of the file, not the whole
+             * stretch of columns (which each rank would hold whatever its share of the rows). */
+            unmap(s);
             transpose_tile(s, b - a, c0, nc, o, a - r0);
         }
     }

@@ -24,6 +24,14 @@ r <- mean(sapply(1:2000, function(i) length(intersect(g[i, ], t[i, ])) / 10))
 cat("self recall", r, "\n"); stopifnot(r > 0.95)
 R
 
+# Smaller batches, searched in pieces of their rows (ceil(batch / ranks), at least 256), answer
+# the same: 700 makes 1 to 3 pieces a batch at 1 to 4 ranks, the default 2000 up to 4.
+af "$AF_NP" query --config job.ini --quiet --set query.path=self --set query.search_k=3000 \
+    --set query.batch=700 --set output.index=out/graph700.desc --set output.distance=
+Rscript -e 'suppressMessages(library(bigmemory));
+  stopifnot(identical(attach.big.matrix("out/graph.desc")[, ], attach.big.matrix("out/graph700.desc")[, ]))' ||
+    fail "the self graph depends on query.batch"
+
 # into: R makes the destinations (double ids are allowed, as in bigANNOY), annforest fills them.
 Rscript - <<'R'
 suppressMessages(library(bigmemory))
