@@ -3,9 +3,11 @@
 #   bench/run-mpi.sh [REPEATS]      (default 3: each timing is the best of REPEATS runs)
 # Commands timed: build, query, and run (build + query in one job).
 # Job: configs/fashion-mnist.ini (20 trees per shard, k = 10, job.threads = 1), run from the
-# repository root with `mpirun --oversubscribe -np N --bind-to core`. Two layouts:
+# repository root with `mpirun --oversubscribe -np N --bind-to core`. Three layouts:
 #   fixed     index.shards = 2 at both rank counts: 1 and 2 ranks build the SAME index (bytes
 #             compared) and write the same answers, so the times compare the same work;
+#   fixed-rerank  the fixed layout with query.rerank = 30 (the compact 8-bit copy, docs/tuning.md):
+#             the same index; the query reads 8-bit copies of the vectors, a quarter of the bytes;
 #   per-rank  index.shards = 0 (one shard per rank, the config's default): 2 ranks build a
 #             different, 2-shard index, 1 rank a 1-shard one.
 # Then the synthetic clustered 1,000,000 x 128 set (fixed layout, build and query, best of
@@ -65,13 +67,14 @@ job_time() {
     echo "RESULT layout=$1 np=$2 cmd=$3 rep=$4 job=$s" | tee -a "$LOG"
 }
 
-for layout in fixed per-rank; do
+for layout in fixed fixed-rerank per-rank; do
     shards=2
     [ $layout = per-rank ] && shards=0
     for np in 1 2; do
         out=out/fashion-mnist/$layout-np$np
         sets=(--set index.shards=$shards --set index.path=$out/train.ann
               --set output.index=$out/nn_index.desc --set output.distance=$out/nn_distance.desc)
+        [ $layout = fixed-rerank ] && sets+=(--set query.rerank=30)
         rm -rf "$out"
         for rep in $(seq "$REPEATS"); do
             echo "== $layout (index.shards = $shards), $np rank(s), run $rep: build, query"
@@ -134,7 +137,7 @@ echo "== recall@10 of the answers against annforest exact (2 ranks)"
 mpirun --oversubscribe -np 2 --bind-to core "$AF" exact --config "$CONFIG" --quiet \
     --set output.index=out/fashion-mnist/exact/nn_index.desc \
     --set output.distance=out/fashion-mnist/exact/nn_distance.desc --set output.existing=overwrite
-for layout in fixed per-rank; do
+for layout in fixed fixed-rerank per-rank; do
     for np in 1 2; do
         $PY - "$layout" "$np" <<'PY' | tee -a "$LOG"
 import sys

@@ -38,10 +38,11 @@ def main():
     for k, v in per_rep.items():
         rank_el[k[:3]].append(v)
     out = []
-    for layout in ("fixed", "per-rank", "clustered-fixed"):
+    for layout in ("fixed", "fixed-rerank", "per-rank", "clustered-fixed"):
         if (layout, "build", 1) not in wall:
             continue
-        title = {"clustered-fixed": "clustered 1,000,000 x 128, fixed (2 shards)"}.get(layout, layout)
+        title = {"clustered-fixed": "clustered 1,000,000 x 128, fixed (2 shards)",
+                 "fixed-rerank": "fixed (2 shards), query.rerank = 30"}.get(layout, layout)
         out.append(f"### layout: {title}\n")
         out.append("| command | ranks | wall s (best of {}) | job s | slowest rank s | peak RSS per "
                    "rank (MiB) | wall 2/1 (target <= 0.60) | job 2/1 | peak RSS 2/1, worst rank "
