@@ -34,7 +34,7 @@ int af_u8_rows_fit(const float *rows, int64_t n, int dim, const unsigned char *s
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(| : bad)
     for (int64_t i = 0; i < n; i++) {
         if (bad || (skip && skip[i]))
-            continue; /* a row already failed somewhere: no need to look further */
+            continue; /* this thread already met a row that does not fit: the answer is no */
         bad |= !row_fits(rows + (size_t)i * (size_t)dim, dim);
     }
     return !bad;
