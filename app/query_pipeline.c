@@ -325,14 +325,21 @@ static void free_buffers(batch_buffers *b) {
     free(b->byte_counts), free(b->byte_displs);
 }
 
+/* Rows [0, n) split over the P ranks in blocks: rank i gets counts[i] rows from displs[i]. */
+static void block_layout(int64_t n, int P, int *counts, int *displs) {
+    for (int i = 0; i < P; i++) {
+        displs[i] = (int)af_block_start(n, P, i);
+        counts[i] = (int)af_block_size(n, P, i);
+    }
+}
+
 /* Rows [p0, p0 + np) of the batch at b0: each rank reads its block of them, straight into its
  * place in the piece, and the piece's vectors and NA flags are shared with every rank. */
 static int gather_piece(const af_job *job, af_matrix *mx, af_metric metric, int64_t b0, int64_t p0,
                         int64_t np, batch_buffers *b, af_error *err) {
     int P = job->world.size, r = job->world.rank;
+    block_layout(np, P, b->piece_counts, b->piece_displs);
     for (int i = 0; i < P; i++) {
-        b->piece_displs[i] = (int)af_block_start(np, P, i);
-        b->piece_counts[i] = (int)af_block_size(np, P, i);
         b->byte_displs[i] = (int)((size_t)b->piece_displs[i] * b->vec_bytes);
         b->byte_counts[i] = (int)((size_t)b->piece_counts[i] * b->vec_bytes);
     }
@@ -428,10 +435,7 @@ static int run_batches(const af_job *job, const af_searcher_ops *ops, af_matrix 
             b->exclude[i] = exclude ? b0 + i : AF_NO_NEIGHBOR;
         for (int64_t i = 0; i < nb; i++)
             af_topk_clear(b->partial + i * k, (int)k);
-        for (int i = 0; i < job->world.size; i++) {
-            b->displs[i] = (int)af_block_start(nb, job->world.size, i);
-            b->counts[i] = (int)af_block_size(nb, job->world.size, i);
-        }
+        block_layout(nb, job->world.size, b->counts, b->displs);
         if ((rc = search_batch(job, ops, mx, b0, nb, exclude, b, err)) != 0)
             break;
         merge_k = (int)k;
@@ -461,7 +465,7 @@ int af_run_queries(const af_job *job, const af_searcher_ops *ops, af_error *err)
     outputs o;
     af_matrix *mx = NULL;
     int failed = alloc_buffers(job, af_vector_bytes(ops->metric, job->query.cols), &b, err) != 0;
-    /* The query matrix is read by every rank together, batch by batch (see gather_batch). */
+    /* The query matrix is read by every rank together, piece by piece (see gather_piece). */
     failed = af_mpi_agree(failed, err) != 0; /* open_all's result is agreed too */
     if (!failed && af_matrix_open_all(&job->query, MPI_COMM_WORLD, &mx, err) != 0) {
         af_error_prefix(err, "[query] path");

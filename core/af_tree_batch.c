@@ -36,8 +36,7 @@ typedef struct pnode {
 /* One tree of the batch. */
 typedef struct btree {
     int32_t *idx;
-    int32_t *tmp;   /* the batch's partition scratch, shared: trees are partitioned one by one */
-    int32_t *owner; /* by row id: the pending split holding the row, or -1 */
+    int32_t *owner;      /* by row id: the pending split holding the row, or -1 */
     unsigned char *side; /* by row id */
     pnode *p;
     int64_t np, cap;
@@ -54,7 +53,7 @@ typedef struct batch {
     int count;
     btree *tree;
     float *scratch;
-    int32_t *tmp; /* partition scratch for every tree of the batch, one at a time */
+    int32_t *tmp; /* partition scratch, shared: the trees are partitioned and emitted one by one */
     size_t defer; /* depth_first_bytes */
 } batch;
 
@@ -160,7 +159,7 @@ static void split_level(batch *b) {
                                       t->side, 1, n->ones);
             int64_t zeros = n->count - n->ones, off = n->off, ones = n->ones;
             uint64_t seed = n->seed;
-            af_partition_rows(t->idx + off, t->tmp + off, n->count, zeros, t->side);
+            af_partition_rows(t->idx + off, b->tmp + off, n->count, zeros, t->side);
             /* add_pnode may move t->p: keep indices, not pointers */
             int32_t left = add_pnode(c, t, off, zeros, 0, af_child_seed(seed, 0), b->defer);
             int32_t right = add_pnode(c, t, off + zeros, ones, 0, af_child_seed(seed, 1), b->defer);
@@ -171,10 +170,10 @@ static void split_level(batch *b) {
 }
 
 /* Post-order emission, smaller side first, exactly as the depth-first builder appends. */
-static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, float *scratch) {
+static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, int32_t *tmp, float *scratch) {
     pnode *n = &t->p[id];
     if (n->kind == SEG_DEFERRED)
-        return af_tree_dfs_subtree(c, &t->buf, t->idx + n->off, t->tmp + n->off, t->side, scratch,
+        return af_tree_dfs_subtree(c, &t->buf, t->idx + n->off, tmp + n->off, t->side, scratch,
                                    n->count, n->seed);
     if (n->kind != AF_SEG_SPLIT)
         return af_nodes_terminal(c, &t->buf, (af_seg_kind)n->kind, t->idx + n->off, n->count);
@@ -183,17 +182,15 @@ static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, float *scratch) 
     int64_t child[2] = {-1, -1};
     for (int i = 0; i < 2 && !t->buf.failed; i++) {
         int part = i ^ flip;
-        child[part] = emit(c, t, t->p[id].child[part], scratch);
+        child[part] = emit(c, t, t->p[id].child[part], tmp, scratch);
     }
     n = &t->p[id];
     return af_nodes_split(c, &t->buf, n->plane, n->is_root, n->count, child, flip);
 }
 
-static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows,
-                      int32_t *tmp) {
+static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows) {
     /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
     t->idx = af_alloc_large((size_t)n_rows * sizeof *t->idx);
-    t->tmp = tmp;
     t->owner = af_alloc_large((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
     t->side = af_alloc_large((size_t)(c->n ? c->n : 1));
     /* At most one pending split per two rows. */
@@ -248,7 +245,7 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
     for (int k = 0; ok && k < count; k++) {
         btree *t = &b.tree[k];
         ok =
-            alloc_tree(c, t, rows, n_rows, b.tmp) == 0 &&
+            alloc_tree(c, t, rows, n_rows) == 0 &&
             add_pnode(c, t, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree0 + k), b.defer) == 0;
     }
     while (ok && any_pending(&b)) {
@@ -258,7 +255,7 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
     }
     for (int k = 0; k < count; k++) {
         btree *t = b.tree ? &b.tree[k] : NULL;
-        out[k].root = ok && t && !t->failed ? emit(c, t, 0, b.scratch) : -1;
+        out[k].root = ok && t && !t->failed ? emit(c, t, 0, b.tmp, b.scratch) : -1;
         out[k].nodes = t ? t->buf.nodes : NULL;
         out[k].count = t ? t->buf.count : 0;
         out[k].failed = !ok || !t || t->failed || t->buf.failed || out[k].root < 0;
