@@ -86,7 +86,7 @@ static size_t round8(size_t n) {
 static int slot_of(builder *b, int64_t from, int64_t id, uint32_t *out) {
     shared *sh = b->sh;
     const af_index_view *v = sh->v;
-    uint64_t at = (uint64_t)(id - v->items.first);
+    uint64_t at = af_node_offset(id, v->items.first);
     if (at >= (uint64_t)v->items.count)
         return af_index_fail_missing(&b->tb->err, from, id);
     if (sh->slot_of_item[at] < 0) {
@@ -236,7 +236,7 @@ static int starts_placed(const shared *sh, int64_t root) {
         if ((nd == 1 && id < v->n_items) || nd <= v->leaf_capacity) {
             int64_t item =
                 nd == 1 && id < v->n_items ? id : (nd > 0 ? af_child_id(sh->t, node, 0) : -1);
-            uint64_t at = (uint64_t)(item - v->items.first);
+            uint64_t at = af_node_offset(item, v->items.first);
             return item >= 0 && at < (uint64_t)v->items.count && sh->slot_of_item[at] >= 0;
         }
         id = af_child_id(sh->t, node, 0);

@@ -22,6 +22,14 @@ typedef struct af_node_range {
     const void *base; /* bytes of node `first` (4-byte aligned; 8 for hamming) */
 } af_node_range;
 
+/* The offset of node `id` in a range starting at `first`, wrapped to unsigned: ids below `first`
+ * come out huge, so one compare against the count tests both ends. Computed in unsigned
+ * arithmetic because a damaged file may hold any id, INT64_MIN included, where the signed
+ * difference would overflow. */
+static inline uint64_t af_node_offset(int64_t id, int64_t first) {
+    return (uint64_t)id - (uint64_t)first;
+}
+
 typedef struct af_index_view {
     af_metric metric;
     af_node_format format;

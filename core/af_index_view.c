@@ -82,8 +82,9 @@ void af_index_view_free(af_index_view *v) {
 }
 
 static const void *in_range(const af_node_range *r, int64_t id, size_t s) {
-    if ((uint64_t)(id - r->first) < (uint64_t)r->count)
-        return (const unsigned char *)r->base + (size_t)(id - r->first) * s;
+    uint64_t at = af_node_offset(id, r->first);
+    if (at < (uint64_t)r->count)
+        return (const unsigned char *)r->base + (size_t)at * s;
     return NULL;
 }
 

@@ -166,7 +166,7 @@ static inline void note_once(scratch *sc, uint64_t slot, int64_t value) {
 
 /* Note an item met in a leaf; returns -1 when it is not mapped. */
 static inline int add_candidate(const af_index_view *v, scratch *sc, int64_t id, int64_t from) {
-    uint64_t slot = (uint64_t)(id - v->items.first);
+    uint64_t slot = af_node_offset(id, v->items.first);
     if (slot >= (uint64_t)v->items.count) {
         sc->bad_from = from;
         sc->bad_id = id;
@@ -373,7 +373,7 @@ static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *q
                                 int64_t exclude) {
     const af_compact *cf = &s->cf;
     const af_codes *c = &cf->codes;
-    uint64_t ex_at = (uint64_t)(exclude - s->v->items.first);
+    uint64_t ex_at = af_node_offset(exclude, s->v->items.first);
     int64_t ex = exclude >= 0 && ex_at < (uint64_t)cf->n_slots ? cf->slot_of[ex_at] : -1;
     if (sc->n_cand <= keep) {
         int64_t n = 0;
