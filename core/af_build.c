@@ -1,5 +1,5 @@
-/* af_build: one shard's trees, each into its own buffer (so any number of threads gives the same
- * bytes), then concatenated in tree order. See af_forest.h for the layout rules.
+/* af_build: one shard's trees, each batch of trees into its own buffer (so any number of threads
+ * gives the same bytes), then joined in tree order. See af_forest.h for the layout rules.
  *
  * The trees are built in batches that read the rows once per level for all their trees
  * (af_tree_batch.c), down to splits small enough to finish depth first in cache; the threads
@@ -99,53 +99,72 @@ static int prepare_data(const af_build_params *p, const void *vectors, int64_t n
     return 0;
 }
 
-/* Concatenate the trees; child node ids move by the number of nodes of the trees before. */
-static int concatenate(const af_build_params *p, int64_t n, af_tree_out *trees, int threads,
-                       af_shard_trees *out, af_error *err) {
+/* One batch's trees: their nodes and roots, numbered within the batch. */
+typedef struct batch_out {
+    int first, count; /* trees */
+    af_node_buf buf;
+} batch_out;
+
+/* Copy batch b's nodes to dst, moving the child ids of its splits and its roots by `by` (the
+ * nodes before it), in pieces shared by the threads. Each piece's source pages are given back
+ * as soon as it is copied, so the destination's first touches take pages just freed. */
+static void append_batch(const af_build_params *p, int64_t n, batch_out *o, unsigned char *dst,
+                         int64_t by, int threads, int64_t *roots) {
     const af_traits *tr = af_traits_get(p->metric, p->node_format);
     int K = af_traits_leaf_capacity(tr, p->dim);
     size_t s = af_traits_node_size(tr, p->dim);
-    int64_t total = 0;
-    for (int t = 0; t < p->n_trees; t++)
-        total += trees[t].count;
-    if (n + total >= af_node_id_max(p->node_format))
-        return af_fail(err, AF_E_INPUT,
-                       "build: shard %lld needs %lld tree nodes, too many for 32-bit node ids",
-                       (long long)p->shard, (long long)total);
-    out->nodes = af_alloc_large((size_t)(total ? total : 1) * s);
-    out->roots = malloc((size_t)p->n_trees * sizeof *out->roots);
-    if (!out->nodes || !out->roots)
-        return af_fail(err, AF_E_INTERNAL, "build: out of memory for %lld tree nodes",
-                       (long long)total);
-    int64_t *start = malloc((size_t)p->n_trees * sizeof *start);
-    if (!start)
-        return af_fail(err, AF_E_INTERNAL, "build: out of memory");
-    start[0] = 0;
-    for (int t = 1; t < p->n_trees; t++)
-        start[t] = start[t - 1] + trees[t - 1].count;
-        /* In parallel: the copy is mostly first touches of fresh pages, which threads share well.
-         */
+    int64_t per_piece = (int64_t)(((size_t)4 << 20) / s) + 1;
+    int64_t pieces = (o->buf.count + per_piece - 1) / per_piece;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int t = 0; t < p->n_trees; t++) {
-        unsigned char *dst = out->nodes + (size_t)start[t] * s;
-        memcpy(dst, trees[t].nodes, (size_t)trees[t].count * s);
-        for (int64_t j = 0; j < trees[t].count; j++) {
+    for (int64_t piece = 0; piece < pieces; piece++) {
+        int64_t j0 = piece * per_piece, j1 = j0 + per_piece;
+        if (j1 > o->buf.count)
+            j1 = o->buf.count;
+        memcpy(dst + (size_t)j0 * s, o->buf.nodes + (size_t)j0 * s, (size_t)(j1 - j0) * s);
+        af_pages_release(o->buf.nodes, (size_t)j0 * s, (size_t)j1 * s);
+        for (int64_t j = j0; j < j1; j++) {
             unsigned char *node = dst + (size_t)j * s;
             if (af_node_ndesc(tr, node) <= K)
                 continue; /* a leaf: item ids only */
             for (int c = 0; c < 2; c++) {
                 int64_t id = af_child_id(tr, node, c);
                 if (id >= n)
-                    af_set_child(tr, node, c, id + start[t]);
+                    af_set_child(tr, node, c, id + by);
             }
         }
-        out->roots[t] = trees[t].root + start[t];
-        /* copied: its pages can go back now rather than after the whole join (a rank's peak) */
-        free(trees[t].nodes);
-        trees[t].nodes = NULL;
     }
-    free(start);
+    for (int t = o->first; t < o->first + o->count; t++)
+        roots[t] += by;
+}
+
+/* Join the batches' nodes in tree order. The first batch's pages become the shard's (grown in
+ * place or moved, never copied: a shard built in one batch, the usual case, copies nothing); the
+ * others are appended after them. */
+static int join_batches(const af_build_params *p, int64_t n, batch_out *bo, int64_t batches,
+                        int threads, af_shard_trees *out, af_error *err) {
+    size_t s = af_node_size(p->metric, p->node_format, p->dim);
+    int64_t total = 0;
+    for (int64_t b = 0; b < batches; b++)
+        total += bo[b].buf.count;
+    if (n + total >= af_node_id_max(p->node_format))
+        return af_fail(err, AF_E_INPUT,
+                       "build: shard %lld needs %lld tree nodes, too many for 32-bit node ids",
+                       (long long)p->shard, (long long)total);
+    unsigned char *nodes =
+        af_pages_resize(bo[0].buf.nodes, (size_t)bo[0].buf.cap * s, (size_t)total * s);
+    if (!nodes)
+        return af_fail(err, AF_E_INTERNAL, "build: out of memory for %lld tree nodes",
+                       (long long)total);
+    bo[0].buf.nodes = NULL;
+    out->nodes = nodes;
     out->n_nodes = total;
+    int64_t at = bo[0].buf.count;
+    for (int64_t b = 1; b < batches; b++) {
+        append_batch(p, n, &bo[b], nodes + (size_t)at * s, at, threads, out->roots);
+        at += bo[b].buf.count;
+        af_pages_free(bo[b].buf.nodes, (size_t)bo[b].buf.cap * s);
+        bo[b].buf.nodes = NULL;
+    }
     return 0;
 }
 
@@ -170,14 +189,7 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
     }
     af_build_data d;
     float *owned;
-    af_tree_out *trees = calloc((size_t)p->n_trees, sizeof *trees);
-    if (!trees || prepare_data(p, vectors, n, &d, &owned) < 0) {
-        free(rows);
-        free(trees);
-        return af_fail(err, AF_E_INTERNAL, "build: out of memory");
-    }
     af_tree_ctx ctx;
-    af_tree_ctx_init(&ctx, p, &d, n);
     int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
     int per = p->tree_batch > 0 ? p->tree_batch : auto_tree_batch(p->n_trees, threads, n);
     /* Whole batches per thread, as even as the tree count allows. */
@@ -185,31 +197,57 @@ int af_shard_build(const af_build_params *p, const void *vectors, int64_t n,
     int64_t batches = p->tree_batch > 0 ? (p->n_trees + per - 1) / per : rounds * threads;
     if (batches > p->n_trees)
         batches = p->n_trees;
+    batch_out *bo = calloc((size_t)batches, sizeof *bo);
+    af_tree_arrays *arrays = calloc((size_t)threads, sizeof *arrays);
+    out->roots = malloc((size_t)p->n_trees * sizeof *out->roots);
+    if (!bo || !arrays || !out->roots || prepare_data(p, vectors, n, &d, &owned) < 0) {
+        free(rows);
+        free(bo);
+        free(arrays);
+        af_shard_trees_free(out);
+        return af_fail(err, AF_E_INTERNAL, "build: out of memory");
+    }
+    af_tree_ctx_init(&ctx, p, &d, n);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t b = 0; b < batches; b++) {
-        int first = (int)af_block_start(p->n_trees, batches, b);
-        int count = (int)af_block_size(p->n_trees, batches, b);
+        batch_out *o = &bo[b];
+        o->first = (int)af_block_start(p->n_trees, batches, b);
+        o->count = (int)af_block_size(p->n_trees, batches, b);
+        o->buf.cap = o->count * (2 * n_rows / (ctx.leaf_cap > 1 ? ctx.leaf_cap : 1) + 16);
+        o->buf.nodes = af_pages_alloc((size_t)o->buf.cap * ctx.s);
+        o->buf.failed = o->buf.nodes == NULL;
+        af_tree_arrays *a = &arrays[omp_get_thread_num()];
         if (p->tree_batch == 1)
-            af_build_trees_dfs(p, &ctx, rows, n_rows, first, count, trees + first);
+            af_build_trees_dfs(p, &ctx, rows, n_rows, o->first, o->count, a, &o->buf,
+                               out->roots + o->first);
         else
-            af_build_trees_batch(p, &ctx, rows, n_rows, first, count, trees + first);
+            af_build_trees_batch(p, &ctx, rows, n_rows, o->first, o->count, a, &o->buf,
+                                 out->roots + o->first);
     }
+    for (int t = 0; t < threads; t++)
+        af_tree_arrays_free(&arrays[t]);
+    free(arrays);
     int rc = 0;
-    for (int t = 0; t < p->n_trees && rc == 0; t++)
-        if (trees[t].failed)
-            rc = af_fail(err, AF_E_INTERNAL,
-                         "build: out of memory (or of 32-bit node ids) in tree %d of shard %lld", t,
-                         (long long)p->shard);
+    for (int64_t b = 0; b < batches && rc == 0; b++) {
+        if (!bo[b].buf.failed)
+            continue;
+        int t = bo[b].first; /* the first of its trees without a root */
+        while (t < bo[b].first + bo[b].count - 1 && out->roots[t] >= 0)
+            t++;
+        rc = af_fail(err, AF_E_INTERNAL,
+                     "build: out of memory (or of 32-bit node ids) in tree %d of shard %lld", t,
+                     (long long)p->shard);
+    }
 #ifdef __GLIBC__
-    /* The batches' per-row arrays are free now, but in holes of the heap below the trees' nodes:
-     * give their pages back before the concatenated copy takes new ones. */
+    /* The batches' planes and scratch are free now, in holes of the heap: give their pages back
+     * before the join grows the nodes. */
     malloc_trim(0);
 #endif
     if (rc == 0)
-        rc = concatenate(p, n, trees, threads, out, err);
-    for (int t = 0; t < p->n_trees; t++)
-        free(trees[t].nodes);
-    free(trees);
+        rc = join_batches(p, n, bo, batches, threads, out, err);
+    for (int64_t b = 0; b < batches; b++)
+        af_pages_free(bo[b].buf.nodes, (size_t)bo[b].buf.cap * ctx.s);
+    free(bo);
     free(owned);
     free(rows);
     if (rc < 0) {
@@ -265,7 +303,7 @@ const void *af_shard_root_node(const af_shard_trees *t, int tree) {
 }
 
 void af_shard_trees_free(af_shard_trees *t) {
-    free(t->nodes);
+    af_pages_free(t->nodes, (size_t)t->n_nodes * t->node_size);
     free(t->roots);
     t->nodes = NULL;
     t->roots = NULL;

@@ -1,9 +1,11 @@
 /* af_memory: aligned blocks with a huge-page hint. */
 #include "af_memory.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
@@ -27,4 +29,57 @@ void *af_realloc_large(void *p, size_t keep, size_t bytes) {
         memcpy(q, p, keep < bytes ? keep : bytes);
     free(p);
     return q;
+}
+
+static size_t page_size(void) {
+    static size_t size;
+    if (!size) {
+        long got = sysconf(_SC_PAGESIZE);
+        size = got > 0 ? (size_t)got : 4096;
+    }
+    return size;
+}
+
+/* At least one page: a mapping of zero bytes does not exist. */
+static size_t whole_pages(size_t bytes) {
+    size_t ps = page_size();
+    return bytes ? (bytes + ps - 1) / ps * ps : ps;
+}
+
+void *af_pages_alloc(size_t bytes) {
+    void *p =
+        mmap(NULL, whole_pages(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *af_pages_resize(void *p, size_t old_bytes, size_t new_bytes) {
+    if (!p)
+        return af_pages_alloc(new_bytes);
+    size_t from = whole_pages(old_bytes), to = whole_pages(new_bytes);
+    if (from == to)
+        return p;
+#ifdef MREMAP_MAYMOVE
+    void *q = mremap(p, from, to, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+#else
+    void *q = af_pages_alloc(new_bytes);
+    if (q) {
+        memcpy(q, p, from < to ? from : to);
+        af_pages_free(p, old_bytes);
+    }
+    return q;
+#endif
+}
+
+void af_pages_release(void *p, size_t from, size_t to) {
+    size_t ps = page_size();
+    uintptr_t base = (uintptr_t)p, lo = (base + from + ps - 1) / ps * ps,
+              hi = (base + to) / ps * ps;
+    if (from < to && lo < hi)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* a hint: refusal keeps them */
+}
+
+void af_pages_free(void *p, size_t bytes) {
+    if (p)
+        munmap(p, whole_pages(bytes));
 }

@@ -11,7 +11,6 @@
  * af_tree_dfs.c is the reference the tests compare against. */
 #include <stdlib.h>
 
-#include "af_memory.h"
 #include "af_tree_nodes.h"
 
 /* A pnode kind beside af_seg_kind's: a split finished depth first at emission. A split whose
@@ -33,7 +32,7 @@ typedef struct pnode {
     unsigned char *plane; /* the split node's bytes (splits) */
 } pnode;
 
-/* One tree of the batch. */
+/* One tree of the batch (its per-row arrays are the batch's af_tree_arrays). */
 typedef struct btree {
     int32_t *idx;
     int32_t *owner;      /* by row id: the pending split holding the row, or -1 */
@@ -42,7 +41,6 @@ typedef struct btree {
     int64_t np, cap;
     int32_t *frontier, *next; /* pending splits of this level and of the next */
     int64_t nf, nn;
-    af_node_buf buf;
     int failed;
 } btree;
 
@@ -169,36 +167,36 @@ static void split_level(batch *b) {
     }
 }
 
-/* Post-order emission, smaller side first, exactly as the depth-first builder appends. */
-static int64_t emit(const af_tree_ctx *c, btree *t, int32_t id, int32_t *tmp, float *scratch) {
+/* Post-order emission into buf, smaller side first, exactly as the depth-first builder appends. */
+static int64_t emit(const af_tree_ctx *c, af_node_buf *buf, btree *t, int32_t id, int32_t *tmp,
+                    float *scratch) {
     pnode *n = &t->p[id];
     if (n->kind == SEG_DEFERRED)
-        return af_tree_dfs_subtree(c, &t->buf, t->idx + n->off, tmp + n->off, t->side, scratch,
+        return af_tree_dfs_subtree(c, buf, t->idx + n->off, tmp + n->off, t->side, scratch,
                                    n->count, n->seed);
     if (n->kind != AF_SEG_SPLIT)
-        return af_nodes_terminal(c, &t->buf, (af_seg_kind)n->kind, t->idx + n->off, n->count);
+        return af_nodes_terminal(c, buf, (af_seg_kind)n->kind, t->idx + n->off, n->count);
     int64_t zeros = n->count - n->ones;
     int flip = zeros > n->ones;
     int64_t child[2] = {-1, -1};
-    for (int i = 0; i < 2 && !t->buf.failed; i++) {
+    for (int i = 0; i < 2 && !buf->failed; i++) {
         int part = i ^ flip;
-        child[part] = emit(c, t, t->p[id].child[part], tmp, scratch);
+        child[part] = emit(c, buf, t, t->p[id].child[part], tmp, scratch);
     }
     n = &t->p[id];
-    return af_nodes_split(c, &t->buf, n->plane, n->is_root, n->count, child, flip);
+    return af_nodes_split(c, buf, n->plane, n->is_root, n->count, child, flip);
 }
 
-static int alloc_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows) {
-    /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
-    t->idx = af_alloc_large((size_t)n_rows * sizeof *t->idx);
-    t->owner = af_alloc_large((size_t)(c->n ? c->n : 1) * sizeof *t->owner);
-    t->side = af_alloc_large((size_t)(c->n ? c->n : 1));
+/* Tree k of the batch on its share of the arrays: all rows, none pending yet. */
+static int init_tree(const af_tree_ctx *c, btree *t, const int32_t *rows, int64_t n_rows,
+                     af_tree_arrays *a, int k) {
+    t->idx = a->idx + (size_t)k * (size_t)n_rows;
+    t->owner = a->owner + (size_t)k * (size_t)c->n;
+    t->side = a->side + (size_t)k * (size_t)c->n;
     /* At most one pending split per two rows. */
     t->frontier = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->frontier);
     t->next = malloc((size_t)(n_rows / 2 + 2) * sizeof *t->next);
-    t->buf.cap = 2 * n_rows / (c->leaf_cap > 1 ? c->leaf_cap : 1) + 16;
-    t->buf.nodes = malloc((size_t)t->buf.cap * c->s);
-    if (!t->idx || !t->owner || !t->side || !t->frontier || !t->next || !t->buf.nodes)
+    if (!t->frontier || !t->next)
         return -1;
     memcpy(t->idx, rows, (size_t)n_rows * sizeof *t->idx);
     for (int64_t r = 0; r < c->n; r++)
@@ -210,9 +208,6 @@ static void free_tree(btree *t) {
     for (int64_t i = 0; i < t->np; i++)
         free(t->p[i].plane);
     free(t->p);
-    free(t->idx);
-    free(t->owner);
-    free(t->side);
     free(t->frontier);
     free(t->next);
 }
@@ -232,20 +227,22 @@ static int any_pending(batch *b) {
 }
 
 void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
-                          int64_t n_rows, int tree0, int count, af_tree_out *out) {
+                          int64_t n_rows, int tree0, int count, af_tree_arrays *a, af_node_buf *buf,
+                          int64_t *roots) {
+    int ok = af_tree_arrays_reserve(a, c, n_rows, count) == 0;
     batch b = {c,
                rows,
                n_rows,
                count,
                calloc((size_t)count, sizeof(btree)),
                malloc(af_split_scratch_floats(p->dim) * sizeof(float)),
-               af_alloc_large((size_t)(n_rows ? n_rows : 1) * sizeof(int32_t)),
+               a->tmp,
                p->depth_first_bytes ? p->depth_first_bytes : AF_DEPTH_FIRST_BYTES};
-    int ok = b.tree && b.scratch && b.tmp;
+    ok = ok && b.tree && b.scratch;
     for (int k = 0; ok && k < count; k++) {
         btree *t = &b.tree[k];
         ok =
-            alloc_tree(c, t, rows, n_rows) == 0 &&
+            init_tree(c, t, rows, n_rows, a, k) == 0 &&
             add_pnode(c, t, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree0 + k), b.defer) == 0;
     }
     while (ok && any_pending(&b)) {
@@ -255,14 +252,13 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
     }
     for (int k = 0; k < count; k++) {
         btree *t = b.tree ? &b.tree[k] : NULL;
-        out[k].root = ok && t && !t->failed ? emit(c, t, 0, b.tmp, b.scratch) : -1;
-        out[k].nodes = t ? t->buf.nodes : NULL;
-        out[k].count = t ? t->buf.count : 0;
-        out[k].failed = !ok || !t || t->failed || t->buf.failed || out[k].root < 0;
+        roots[k] =
+            ok && t && !t->failed && !buf->failed ? emit(c, buf, t, 0, b.tmp, b.scratch) : -1;
+        if (roots[k] < 0)
+            buf->failed = 1;
         if (t)
             free_tree(t);
     }
     free(b.tree);
     free(b.scratch);
-    free(b.tmp);
 }

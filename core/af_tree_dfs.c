@@ -53,34 +53,31 @@ int64_t af_tree_dfs_subtree(const af_tree_ctx *c, af_node_buf *buf, int32_t *idx
     return id;
 }
 
-static void build_one(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
-                      int64_t n_rows, int tree, af_tree_out *out) {
-    dfs b = {0};
-    b.c = c;
-    b.idx = malloc((size_t)n_rows * sizeof *b.idx);
-    b.tmp = malloc((size_t)n_rows * sizeof *b.tmp);
-    b.side = malloc((size_t)c->n);
+/* One tree, on the first tree's share of the arrays. */
+static int64_t build_one(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
+                         int64_t n_rows, int tree, af_tree_arrays *a, af_node_buf *buf) {
+    dfs b = {.c = c, .idx = a->idx, .tmp = a->tmp, .side = a->side, .buf = *buf};
     b.scratch = malloc(af_split_scratch_floats(p->dim) * sizeof(float));
-    b.buf.cap = 2 * n_rows / (c->leaf_cap > 1 ? c->leaf_cap : 1) + 16;
-    b.buf.nodes = malloc((size_t)b.buf.cap * c->s);
-    out->root = -1;
-    if (b.idx && b.tmp && b.side && b.scratch && b.buf.nodes) {
+    int64_t root = -1;
+    if (b.scratch) {
         memcpy(b.idx, rows, (size_t)n_rows * sizeof *b.idx);
-        out->root = make_tree(&b, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree));
+        root = make_tree(&b, 0, n_rows, 1, af_tree_seed(p->seed, p->shard, tree));
     } else {
         b.buf.failed = 1;
     }
-    free(b.idx);
-    free(b.tmp);
-    free(b.side);
     free(b.scratch);
-    out->nodes = b.buf.nodes;
-    out->count = b.buf.count;
-    out->failed = b.buf.failed || out->root < 0;
+    *buf = b.buf;
+    return root;
 }
 
 void af_build_trees_dfs(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
-                        int64_t n_rows, int tree0, int count, af_tree_out *out) {
-    for (int i = 0; i < count; i++)
-        build_one(p, c, rows, n_rows, tree0 + i, &out[i]);
+                        int64_t n_rows, int tree0, int count, af_tree_arrays *a, af_node_buf *buf,
+                        int64_t *roots) {
+    if (af_tree_arrays_reserve(a, c, n_rows, 1) < 0)
+        buf->failed = 1;
+    for (int i = 0; i < count; i++) {
+        roots[i] = buf->failed ? -1 : build_one(p, c, rows, n_rows, tree0 + i, a, buf);
+        if (roots[i] < 0)
+            buf->failed = 1;
+    }
 }

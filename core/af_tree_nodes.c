@@ -1,6 +1,7 @@
 /* af_tree_nodes: node bytes and split decisions shared by both tree builders. */
 #include <stdlib.h>
 
+#include "af_memory.h"
 #include "af_tree_nodes.h"
 
 void af_tree_ctx_init(af_tree_ctx *c, const af_build_params *p, const af_build_data *d, int64_t n) {
@@ -30,7 +31,8 @@ af_seg_kind af_seg_classify(const af_tree_ctx *c, int64_t count, int is_root) {
 static int64_t append_node(const af_tree_ctx *c, af_node_buf *buf, const void *src) {
     if (buf->count == buf->cap) {
         int64_t cap = buf->cap + buf->cap / 2 + 16;
-        unsigned char *grown = realloc(buf->nodes, (size_t)cap * c->s);
+        unsigned char *grown =
+            af_pages_resize(buf->nodes, (size_t)buf->cap * c->s, (size_t)cap * c->s);
         if (!grown) {
             buf->failed = 1;
             return -1;
@@ -157,4 +159,30 @@ void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
     for (int64_t i = 0; i < count; i++)
         tmp[at[side[idx[i]]]++] = idx[i];
     memcpy(idx, tmp, (size_t)count * sizeof *idx);
+}
+
+int af_tree_arrays_reserve(af_tree_arrays *a, const af_tree_ctx *c, int64_t n_rows, int trees) {
+    if (a->trees >= trees)
+        return 0;
+    af_tree_arrays_free(a);
+    size_t per_row = (size_t)(c->n ? c->n : 1) * (size_t)trees;
+    /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
+    a->idx = af_alloc_large((size_t)(n_rows ? n_rows : 1) * (size_t)trees * sizeof *a->idx);
+    a->owner = af_alloc_large(per_row * sizeof *a->owner);
+    a->side = af_alloc_large(per_row);
+    a->tmp = af_alloc_large((size_t)(n_rows ? n_rows : 1) * sizeof *a->tmp);
+    if (!a->idx || !a->owner || !a->side || !a->tmp) {
+        af_tree_arrays_free(a);
+        return -1;
+    }
+    a->trees = trees;
+    return 0;
+}
+
+void af_tree_arrays_free(af_tree_arrays *a) {
+    free(a->idx);
+    free(a->owner);
+    free(a->side);
+    free(a->tmp);
+    *a = (af_tree_arrays){0};
 }

@@ -23,20 +23,28 @@ typedef struct af_tree_ctx {
     int64_t id_max; /* the largest node id of the format */
 } af_tree_ctx;
 
-/* One tree's nodes as they are appended. */
+/* Tree nodes as they are appended. */
 typedef struct af_node_buf {
-    unsigned char *nodes;
+    unsigned char *nodes; /* room for cap nodes, on pages of its own (af_pages_alloc) */
     int64_t count, cap;
     int failed; /* out of memory, or of int32 ids */
 } af_node_buf;
 
-/* A built tree, in tree-local ids. */
-typedef struct af_tree_out {
-    unsigned char *nodes;
-    int64_t count;
-    int64_t root;
-    int failed;
-} af_tree_out;
+/* The per-row arrays of a batch of trees: a row list (idx) and, by row id, the pending split
+ * holding the row (owner) and its side, for each tree; partition scratch (tmp) for the batch.
+ * A thread keeps them from one batch to the next: on fresh pages the first writes cost more than
+ * the work done with them. */
+typedef struct af_tree_arrays {
+    int32_t *idx;        /* trees x n_rows */
+    int32_t *owner;      /* trees x n */
+    unsigned char *side; /* trees x n */
+    int32_t *tmp;        /* n_rows */
+    int trees;           /* trees they have room for */
+} af_tree_arrays;
+
+/* Room for `trees` trees over n_rows rows (kept when there is enough); -1 when out of memory. */
+int af_tree_arrays_reserve(af_tree_arrays *a, const af_tree_ctx *c, int64_t n_rows, int trees);
+void af_tree_arrays_free(af_tree_arrays *a);
 
 /* What a segment of `count` rows becomes (make_tree's cases, in order). */
 typedef enum af_seg_kind {
@@ -79,11 +87,15 @@ void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
 int64_t af_tree_dfs_subtree(const af_tree_ctx *c, af_node_buf *buf, int32_t *idx, int32_t *tmp,
                             unsigned char *side, float *scratch, int64_t count, uint64_t seed);
 
-/* The builders: trees [tree0, tree0 + count) of the shard, into out[0..count). rows: the shard's
- * indexed rows (increasing), n_rows of them. */
+/* The builders: trees [tree0, tree0 + count) of the shard. rows: the shard's indexed rows
+ * (increasing), n_rows of them. The trees' nodes are appended to buf one tree after the other,
+ * numbered as if they were the shard's only tree nodes (id n + their place in buf), so that one
+ * batch needs no join; roots[0..count) get the trees' root ids, -1 for a tree that failed (out
+ * of memory or of node ids; buf->failed is set then). */
 void af_build_trees_dfs(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
-                        int64_t n_rows, int tree0, int count, af_tree_out *out);
+                        int64_t n_rows, int tree0, int count, af_tree_arrays *a, af_node_buf *buf,
+                        int64_t *roots);
 void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const int32_t *rows,
-                          int64_t n_rows, int tree0, int count, af_tree_out *out);
-
+                          int64_t n_rows, int tree0, int count, af_tree_arrays *a, af_node_buf *buf,
+                          int64_t *roots);
 #endif
