@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
+/* Below this an array takes small pages: the TLB covers it well enough (its second level holds
+ * thousands of entries), and rounding up to whole huge pages would add up to 2 MiB to it. */
+#define HUGE_PAGES_FROM (16 * HUGE_PAGE)
 
 void *af_alloc_large(size_t bytes) {
-    if (bytes < HUGE_PAGE) /* not worth a page of its own */
+    if (bytes < HUGE_PAGES_FROM)
         return malloc(bytes ? bytes : 1);
     size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     void *p = aligned_alloc(HUGE_PAGE, rounded);
