@@ -74,7 +74,20 @@ void *af_pages_resize(void *p, size_t old_bytes, size_t new_bytes) {
 #endif
 }
 
+void af_pages_hint_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    if (p && bytes >= HUGE_PAGES_FROM)
+        (void)madvise(p, whole_pages(bytes),
+                      MADV_HUGEPAGE); /* a hint: refusal leaves small pages */
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 void af_pages_release(void *p, size_t from, size_t to) {
+    if (!p)
+        return;
     size_t ps = page_size();
     uintptr_t base = (uintptr_t)p, lo = (base + from + ps - 1) / ps * ps,
               hi = (base + to) / ps * ps;

@@ -25,6 +25,8 @@ void *af_realloc_large(void *p, size_t keep, size_t bytes);
 void *af_pages_alloc(size_t bytes);
 /* Grow or shrink to new_bytes, keeping the contents; NULL (p left as it was) on failure. */
 void *af_pages_resize(void *p, size_t old_bytes, size_t new_bytes);
+/* Ask for huge pages for p's pages when they are many (as af_alloc_large). */
+void af_pages_hint_huge(void *p, size_t bytes);
 /* Give back the whole pages inside bytes [from, to) of p: they read as zeros afterwards. */
 void af_pages_release(void *p, size_t from, size_t to);
 void af_pages_free(void *p, size_t bytes);

@@ -8,7 +8,10 @@
  * current node in every tree of the batch (the planes are few and stay in cache). The decisions
  * and the random draws are those of the depth-first builder - every node has its own random
  * stream, and a node's rows are met in increasing order both ways - so the bytes are the same;
- * af_tree_dfs.c is the reference the tests compare against. */
+ * af_tree_dfs.c is the reference the tests compare against.
+ *
+ * Splits small enough are left for the end and finished depth first, each on a copy of its rows
+ * gathered in one place (deferred_subtree). */
 #include <stdlib.h>
 
 #include "af_tree_nodes.h"
@@ -44,6 +47,14 @@ typedef struct btree {
     int failed;
 } btree;
 
+/* A deferred split's rows gathered in one place (see deferred_subtree). */
+typedef struct gathered {
+    unsigned char *rows;
+    float *sqnorm, *dot_factor; /* when the metric has them */
+    int32_t *row_id;            /* of each gathered row */
+    int64_t cap;                /* rows it has room for */
+} gathered;
+
 typedef struct batch {
     const af_tree_ctx *c;
     const int32_t *rows;
@@ -53,6 +64,7 @@ typedef struct batch {
     float *scratch;
     int32_t *tmp; /* partition scratch, shared: the trees are partitioned and emitted one by one */
     size_t defer; /* depth_first_bytes */
+    gathered g;
 } batch;
 
 static int32_t add_pnode(const af_tree_ctx *c, btree *t, int64_t off, int64_t count, int is_root,
@@ -167,13 +179,85 @@ static void split_level(batch *b) {
     }
 }
 
+/* Rows ahead of the gather whose lines are requested early (they are scattered). */
+#define GATHER_AHEAD 8
+#define GATHER_MAX_BYTES ((size_t)64 << 20)
+
+static int gathered_alloc(gathered *g, const af_build_data *d, int64_t rows) {
+    g->cap = rows;
+    g->rows = malloc((size_t)rows * d->row_bytes);
+    g->row_id = malloc((size_t)rows * sizeof *g->row_id);
+    g->sqnorm = d->sqnorm ? malloc((size_t)rows * sizeof *g->sqnorm) : NULL;
+    g->dot_factor = d->dot_factor ? malloc((size_t)rows * sizeof *g->dot_factor) : NULL;
+    return g->rows && g->row_id && (g->sqnorm || !d->sqnorm) && (g->dot_factor || !d->dot_factor)
+               ? 0
+               : -1;
+}
+
+static void gathered_free(gathered *g) {
+    free(g->rows);
+    free(g->row_id);
+    free(g->sqnorm);
+    free(g->dot_factor);
+}
+
+/* The subtree of a deferred split, depth first. Its rows are scattered over the shard and long
+ * gone from the cache by emission time, and every level of the subtree reads them again: they
+ * are first copied together, in the order of idx, and the subtree is built on the copy with
+ * each row numbered by its place in it (idx becomes 0, 1, ...). Draws, sides and partitions
+ * see the same values in the same order, so the nodes are the same but for the item ids, which
+ * are mapped back to row ids at the end. */
+static int64_t deferred_subtree(const af_tree_ctx *c, af_node_buf *buf, btree *t, const pnode *n,
+                                int32_t *tmp, float *scratch, gathered *g) {
+    int32_t *idx = t->idx + n->off;
+    if (n->count > g->cap) /* no room (or none at all): in place */
+        return af_tree_dfs_subtree(c, buf, idx, tmp + n->off, t->side, scratch, n->count, n->seed);
+    const af_build_data *d = c->d;
+    for (int64_t j = 0; j < n->count; j++) {
+        if (j + GATHER_AHEAD < n->count) {
+            const char *ahead = af_row(d, idx[j + GATHER_AHEAD]);
+            for (size_t line = 0; line < d->row_bytes; line += 64)
+                __builtin_prefetch(ahead + line);
+        }
+        int32_t r = idx[j];
+        memcpy(g->rows + (size_t)j * d->row_bytes, af_row(d, r), d->row_bytes);
+        if (g->sqnorm)
+            g->sqnorm[j] = d->sqnorm[r];
+        if (g->dot_factor)
+            g->dot_factor[j] = d->dot_factor[r];
+        g->row_id[j] = r;
+        idx[j] = (int32_t)j;
+    }
+    af_build_data local = *d;
+    local.rows = g->rows;
+    local.sqnorm = g->sqnorm;
+    local.dot_factor = g->dot_factor;
+    af_tree_ctx lc = *c;
+    lc.d = &local;
+    int64_t first = buf->count;
+    int64_t id =
+        af_tree_dfs_subtree(&lc, buf, idx, tmp + n->off, t->side, scratch, n->count, n->seed);
+    /* Item ids are below n, node ids from n on. A leaf lists only items; a split's children
+     * may be either. */
+    for (int64_t j = first; j < buf->count && !buf->failed; j++) {
+        unsigned char *node = buf->nodes + (size_t)j * c->s;
+        int64_t nd = af_node_ndesc(c->t, node);
+        int64_t slots = nd <= c->K ? nd : 2;
+        for (int64_t i = 0; i < slots; i++) {
+            int64_t child = af_child_id(c->t, node, i);
+            if (child < c->n)
+                af_set_child(c->t, node, i, g->row_id[child]);
+        }
+    }
+    return id;
+}
+
 /* Post-order emission into buf, smaller side first, exactly as the depth-first builder appends. */
 static int64_t emit(const af_tree_ctx *c, af_node_buf *buf, btree *t, int32_t id, int32_t *tmp,
-                    float *scratch) {
+                    float *scratch, gathered *g) {
     pnode *n = &t->p[id];
     if (n->kind == SEG_DEFERRED)
-        return af_tree_dfs_subtree(c, buf, t->idx + n->off, tmp + n->off, t->side, scratch,
-                                   n->count, n->seed);
+        return deferred_subtree(c, buf, t, n, tmp, scratch, g);
     if (n->kind != AF_SEG_SPLIT)
         return af_nodes_terminal(c, buf, (af_seg_kind)n->kind, t->idx + n->off, n->count);
     int64_t zeros = n->count - n->ones;
@@ -181,7 +265,7 @@ static int64_t emit(const af_tree_ctx *c, af_node_buf *buf, btree *t, int32_t id
     int64_t child[2] = {-1, -1};
     for (int i = 0; i < 2 && !buf->failed; i++) {
         int part = i ^ flip;
-        child[part] = emit(c, buf, t, t->p[id].child[part], tmp, scratch);
+        child[part] = emit(c, buf, t, t->p[id].child[part], tmp, scratch, g);
     }
     n = &t->p[id];
     return af_nodes_split(c, buf, n->plane, n->is_root, n->count, child, flip);
@@ -237,8 +321,17 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
                calloc((size_t)count, sizeof(btree)),
                malloc(af_split_scratch_floats(p->dim) * sizeof(float)),
                a->tmp,
-               p->depth_first_bytes ? p->depth_first_bytes : AF_DEPTH_FIRST_BYTES};
+               p->depth_first_bytes ? p->depth_first_bytes : AF_DEPTH_FIRST_BYTES,
+               {0}};
     ok = ok && b.tree && b.scratch;
+    /* room for the largest deferred split (a cache's worth by default; past GATHER_MAX_BYTES
+     * the subtrees are built in place) */
+    int64_t deferred_rows = b.defer <= GATHER_MAX_BYTES ? (int64_t)(b.defer / c->d->row_bytes) : 0;
+    if (ok && deferred_rows > 0 &&
+        gathered_alloc(&b.g, c->d, deferred_rows < n_rows ? deferred_rows : n_rows) < 0) {
+        gathered_free(&b.g);
+        b.g = (gathered){0};
+    }
     for (int k = 0; ok && k < count; k++) {
         btree *t = &b.tree[k];
         ok =
@@ -253,12 +346,14 @@ void af_build_trees_batch(const af_build_params *p, const af_tree_ctx *c, const 
     for (int k = 0; k < count; k++) {
         btree *t = b.tree ? &b.tree[k] : NULL;
         roots[k] =
-            ok && t && !t->failed && !buf->failed ? emit(c, buf, t, 0, b.tmp, b.scratch) : -1;
+            ok && t && !t->failed && !buf->failed ? emit(c, buf, t, 0, b.tmp, b.scratch, &b.g) : -1;
         if (roots[k] < 0)
             buf->failed = 1;
         if (t)
             free_tree(t);
+        af_tree_arrays_release(a, k);
     }
     free(b.tree);
     free(b.scratch);
+    gathered_free(&b.g);
 }

@@ -161,28 +161,45 @@ void af_partition_rows(int32_t *idx, int32_t *tmp, int64_t count, int64_t zeros,
     memcpy(idx, tmp, (size_t)count * sizeof *idx);
 }
 
+/* An array's pages: its own mapping, so that a tree's share can be given back on its own;
+ * large ones on huge pages (they are read by row id, at random). */
+static void *arrays_pages(size_t bytes) {
+    void *p = af_pages_alloc(bytes);
+    if (p)
+        af_pages_hint_huge(p, bytes);
+    return p;
+}
+
 int af_tree_arrays_reserve(af_tree_arrays *a, const af_tree_ctx *c, int64_t n_rows, int trees) {
-    if (a->trees >= trees)
+    if (a->trees >= trees && a->n_rows == n_rows && a->n == c->n)
         return 0;
     af_tree_arrays_free(a);
-    size_t per_row = (size_t)(c->n ? c->n : 1) * (size_t)trees;
-    /* by row, read in the rows' scattered orders: on large pages (af_memory.h) */
-    a->idx = af_alloc_large((size_t)(n_rows ? n_rows : 1) * (size_t)trees * sizeof *a->idx);
-    a->owner = af_alloc_large(per_row * sizeof *a->owner);
-    a->side = af_alloc_large(per_row);
-    a->tmp = af_alloc_large((size_t)(n_rows ? n_rows : 1) * sizeof *a->tmp);
+    a->n_rows = n_rows;
+    a->n = c->n;
+    a->idx = arrays_pages((size_t)n_rows * (size_t)trees * sizeof *a->idx);
+    a->owner = arrays_pages((size_t)c->n * (size_t)trees * sizeof *a->owner);
+    a->side = arrays_pages((size_t)c->n * (size_t)trees);
+    a->tmp = arrays_pages((size_t)n_rows * sizeof *a->tmp);
+    a->trees = trees;
     if (!a->idx || !a->owner || !a->side || !a->tmp) {
         af_tree_arrays_free(a);
         return -1;
     }
-    a->trees = trees;
     return 0;
 }
 
+void af_tree_arrays_release(af_tree_arrays *a, int k) {
+    size_t row = (size_t)a->n_rows, id = (size_t)a->n, at = (size_t)k;
+    af_pages_release(a->idx, at * row * sizeof *a->idx, (at + 1) * row * sizeof *a->idx);
+    af_pages_release(a->owner, at * id * sizeof *a->owner, (at + 1) * id * sizeof *a->owner);
+    af_pages_release(a->side, at * id, (at + 1) * id);
+}
+
 void af_tree_arrays_free(af_tree_arrays *a) {
-    free(a->idx);
-    free(a->owner);
-    free(a->side);
-    free(a->tmp);
+    size_t trees = (size_t)a->trees;
+    af_pages_free(a->idx, (size_t)a->n_rows * trees * sizeof *a->idx);
+    af_pages_free(a->owner, (size_t)a->n * trees * sizeof *a->owner);
+    af_pages_free(a->side, (size_t)a->n * trees);
+    af_pages_free(a->tmp, (size_t)a->n_rows * sizeof *a->tmp);
     *a = (af_tree_arrays){0};
 }

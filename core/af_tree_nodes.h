@@ -33,17 +33,21 @@ typedef struct af_node_buf {
 /* The per-row arrays of a batch of trees: a row list (idx) and, by row id, the pending split
  * holding the row (owner) and its side, for each tree; partition scratch (tmp) for the batch.
  * A thread keeps them from one batch to the next: on fresh pages the first writes cost more than
- * the work done with them. */
+ * the work done with them. A tree's share is given back once its nodes are made (its pages
+ * then serve the nodes of the trees after it). */
 typedef struct af_tree_arrays {
     int32_t *idx;        /* trees x n_rows */
     int32_t *owner;      /* trees x n */
     unsigned char *side; /* trees x n */
     int32_t *tmp;        /* n_rows */
     int trees;           /* trees they have room for */
+    int64_t n_rows, n;
 } af_tree_arrays;
 
 /* Room for `trees` trees over n_rows rows (kept when there is enough); -1 when out of memory. */
 int af_tree_arrays_reserve(af_tree_arrays *a, const af_tree_ctx *c, int64_t n_rows, int trees);
+/* Give back tree k's share (it reads as zeros afterwards). */
+void af_tree_arrays_release(af_tree_arrays *a, int k);
 void af_tree_arrays_free(af_tree_arrays *a);
 
 /* What a segment of `count` rows becomes (make_tree's cases, in order). */
