@@ -158,6 +158,7 @@ static int join_batches(const af_build_params *p, int64_t n, batch_out *bo, int6
     bo[0].buf.nodes = NULL;
     out->nodes = nodes;
     out->n_nodes = total;
+    out->node_size = s; /* af_shard_trees_free needs the mapping's size */
     int64_t at = bo[0].buf.count;
     for (int64_t b = 1; b < batches; b++) {
         append_batch(p, n, &bo[b], nodes + (size_t)at * s, at, threads, out->roots);

@@ -1,4 +1,4 @@
-/* af_memory: aligned blocks with a huge-page hint. */
+/* af_memory: aligned blocks with a huge-page hint, and pages of our own (af_pages_*). */
 #include "af_memory.h"
 
 #include <stdint.h>
@@ -76,9 +76,9 @@ void *af_pages_resize(void *p, size_t old_bytes, size_t new_bytes) {
 
 void af_pages_hint_huge(void *p, size_t bytes) {
 #ifdef MADV_HUGEPAGE
+    /* a hint: refusal leaves small pages */
     if (p && bytes >= HUGE_PAGES_FROM)
-        (void)madvise(p, whole_pages(bytes),
-                      MADV_HUGEPAGE); /* a hint: refusal leaves small pages */
+        (void)madvise(p, whole_pages(bytes), MADV_HUGEPAGE);
 #else
     (void)p;
     (void)bytes;
