@@ -74,79 +74,63 @@ static void seed_centroid(tm_kind kind, const af_build_data *d, centroid *c, int
     c->extra = kind == TM_DOT ? d->dot_factor[row] : 0.0f;
 }
 
-/* One two-means run, resumable step by step so that several runs can take turns: each step
- * waits on its row (scattered over the shard) and on the update of the step before it, and the
- * steps of another split fill that wait. The draws, and their order within each run, are
- * Annoy's. */
-typedef struct tm_run {
-    tm_kind kind;
-    const af_build_data *d;
-    const int32_t *idx;
-    af_kiss64 *rng;
-    int64_t count;
-    centroid p, q;
-    int ic, jc;
-    /* Each step's draw is made DRAW_AHEAD steps early and its idx entry fetched, and its row is
-     * fetched PREFETCH_AHEAD steps early (the same draws in the same order, and no more of
-     * them), so that both are on the way while the steps before it run. */
-    int64_t drawn_at[DRAW_AHEAD];
-    int drawn;
-} tm_run;
-
-static void tm_start(tm_run *r) {
-    const af_build_data *d = r->d;
-    uint64_t i = af_kiss64_index(r->rng, (uint64_t)r->count);
-    uint64_t j = af_kiss64_index(r->rng, (uint64_t)r->count - 1);
+static void two_means(tm_kind kind, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, centroid *p, centroid *q) {
+    int cosine = kind == TM_ANGULAR || kind == TM_DOT;
+    uint64_t i = af_kiss64_index(rng, (uint64_t)count);
+    uint64_t j = af_kiss64_index(rng, (uint64_t)count - 1);
     j += (j >= i);
-    seed_centroid(r->kind, d, &r->p, r->idx[i]);
-    seed_centroid(r->kind, d, &r->q, r->idx[j]);
-    if (r->kind == TM_ANGULAR || r->kind == TM_DOT) {
-        normalize(r->kind, d, &r->p);
-        normalize(r->kind, d, &r->q);
+    seed_centroid(kind, d, p, idx[i]);
+    seed_centroid(kind, d, q, idx[j]);
+    if (cosine) {
+        normalize(kind, d, p);
+        normalize(kind, d, q);
     }
-    refresh(r->kind, d, &r->p);
-    refresh(r->kind, d, &r->q);
-    r->ic = r->jc = 1;
-    for (r->drawn = 0; r->drawn < DRAW_AHEAD && r->drawn < TWO_MEANS_STEPS; r->drawn++) {
-        r->drawn_at[r->drawn] = (int64_t)af_kiss64_index(r->rng, (uint64_t)r->count);
-        __builtin_prefetch(r->idx + r->drawn_at[r->drawn]);
+    refresh(kind, d, p);
+    refresh(kind, d, q);
+    int ic = 1, jc = 1;
+    /* The steps' rows are scattered over the shard, and so are their positions in idx: each
+     * step's draw is made DRAW_AHEAD steps early and its idx entry fetched, and its row is fetched
+     * PREFETCH_AHEAD steps early (the same draws in the same order, and no more of them), so that
+     * both are on the way while the steps before it run. */
+    int64_t drawn_at[DRAW_AHEAD];
+    int drawn = 0;
+    for (; drawn < DRAW_AHEAD && drawn < TWO_MEANS_STEPS; drawn++) {
+        drawn_at[drawn] = (int64_t)af_kiss64_index(rng, (uint64_t)count);
+        __builtin_prefetch(idx + drawn_at[drawn]);
     }
     for (int step = 0; step < PREFETCH_AHEAD && step < TWO_MEANS_STEPS; step++)
-        prefetch_row(d, r->idx[r->drawn_at[step]]);
-}
-
-static inline void tm_step(tm_run *r, int step) {
-    const af_build_data *d = r->d;
-    int64_t row = r->idx[r->drawn_at[step % DRAW_AHEAD]];
-    if (step + PREFETCH_AHEAD < r->drawn)
-        prefetch_row(d, r->idx[r->drawn_at[(step + PREFETCH_AHEAD) % DRAW_AHEAD]]);
-    if (r->drawn < TWO_MEANS_STEPS) { /* the slot of this step is free again */
-        r->drawn_at[r->drawn % DRAW_AHEAD] = (int64_t)af_kiss64_index(r->rng, (uint64_t)r->count);
-        __builtin_prefetch(r->idx + r->drawn_at[r->drawn % DRAW_AHEAD]);
-        r->drawn++;
-    }
-    float di = (float)r->ic * centroid_distance(r->kind, d, &r->p, row);
-    float dj = (float)r->jc * centroid_distance(r->kind, d, &r->q, row);
-    int cosine = r->kind == TM_ANGULAR || r->kind == TM_DOT;
-    float norm = cosine ? sqrtf(d->sqnorm[row]) : 1.0f;
-    if (!(norm > 0))
-        return;
-    if (di < dj) {
-        d->k->pull(r->p.v, af_row(d, row), norm, d->dim, r->ic++);
-        refresh(r->kind, d, &r->p);
-    } else if (dj < di) {
-        d->k->pull(r->q.v, af_row(d, row), norm, d->dim, r->jc++);
-        refresh(r->kind, d, &r->q);
+        prefetch_row(d, idx[drawn_at[step]]);
+    for (int step = 0; step < TWO_MEANS_STEPS; step++) {
+        int64_t row = idx[drawn_at[step % DRAW_AHEAD]];
+        if (step + PREFETCH_AHEAD < drawn)
+            prefetch_row(d, idx[drawn_at[(step + PREFETCH_AHEAD) % DRAW_AHEAD]]);
+        if (drawn < TWO_MEANS_STEPS) { /* the slot of this step is free again */
+            drawn_at[drawn % DRAW_AHEAD] = (int64_t)af_kiss64_index(rng, (uint64_t)count);
+            __builtin_prefetch(idx + drawn_at[drawn % DRAW_AHEAD]);
+            drawn++;
+        }
+        float di = (float)ic * centroid_distance(kind, d, p, row);
+        float dj = (float)jc * centroid_distance(kind, d, q, row);
+        float norm = cosine ? sqrtf(d->sqnorm[row]) : 1.0f;
+        if (!(norm > 0))
+            continue;
+        if (di < dj) {
+            d->k->pull(p->v, af_row(d, row), norm, d->dim, ic++);
+            refresh(kind, d, p);
+        } else if (dj < di) {
+            d->k->pull(q->v, af_row(d, row), norm, d->dim, jc++);
+            refresh(kind, d, q);
+        }
     }
 }
 
-/* The plane of a split from its two centroids, into its node (n: dim floats of scratch). */
-typedef void (*plane_fn)(tm_kind kind, const af_traits *t, const af_build_data *d,
-                         const centroid *p, const centroid *q, float *n, void *node);
-
-/* The normal n = p - q at unit length: what angular and the Minkowski metrics share. */
-static void unit_normal(const af_build_data *d, const centroid *p, const centroid *q, float *n) {
+/* The two-means centroids p and q of the rows, and the plane normal n = p - q at unit length:
+ * the part of the split that angular and the Minkowski metrics share. */
+static void two_means_normal(tm_kind kind, const af_build_data *d, const int32_t *idx,
+                             int64_t count, af_kiss64 *rng, centroid *p, centroid *q, float *n) {
     int dim = d->dim;
+    two_means(kind, d, idx, count, rng, p, q);
     for (int z = 0; z < dim; z++)
         n[z] = p->v[z] - q->v[z];
     float norm = sqrtf(d->k->dot(n, n, dim));
@@ -155,79 +139,51 @@ static void unit_normal(const af_build_data *d, const centroid *p, const centroi
 }
 
 /* Minkowski planes pass through the midpoint of the two centroids. */
-static void minkowski_plane(tm_kind kind, const af_traits *t, const af_build_data *d,
-                            const centroid *p, const centroid *q, float *n, void *node) {
-    (void)kind;
+static void minkowski_split(tm_kind kind, const af_traits *t, const af_build_data *d,
+                            const int32_t *idx, int64_t count, af_kiss64 *rng, void *node,
+                            float *scratch) {
     int dim = d->dim;
-    unit_normal(d, p, q, n);
+    centroid p = {scratch, 0}, q = {scratch + dim, 0};
+    float *n = scratch + 2 * dim;
+    two_means_normal(kind, d, idx, count, rng, &p, &q, n);
     float a = 0.0f;
     for (int z = 0; z < dim; z++)
-        a += -n[z] * (p->v[z] + q->v[z]) / 2;
+        a += -n[z] * (p.v[z] + q.v[z]) / 2;
     af_put_f32(node, t->off_scalar, a);
     memcpy((unsigned char *)node + t->off_vector, n, (size_t)dim * sizeof(float));
 }
 
-static void angular_plane(tm_kind kind, const af_traits *t, const af_build_data *d,
-                          const centroid *p, const centroid *q, float *n, void *node) {
-    (void)kind;
-    unit_normal(d, p, q, n);
-    memcpy((unsigned char *)node + t->off_vector, n, (size_t)d->dim * sizeof(float));
+void af_split_euclidean(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch) {
+    minkowski_split(TM_EUCLIDEAN, t, d, idx, count, rng, node, scratch);
 }
 
-static void dot_plane(tm_kind kind, const af_traits *t, const af_build_data *d, const centroid *p,
-                      const centroid *q, float *n, void *node) {
+void af_split_manhattan(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch) {
+    minkowski_split(TM_MANHATTAN, t, d, idx, count, rng, node, scratch);
+}
+
+void af_split_angular(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch) {
     int dim = d->dim;
-    centroid c = {n, 0};
+    centroid p = {scratch, 0}, q = {scratch + dim, 0};
+    float *n = scratch + 2 * dim;
+    two_means_normal(TM_ANGULAR, d, idx, count, rng, &p, &q, n);
+    memcpy((unsigned char *)node + t->off_vector, n, (size_t)dim * sizeof(float));
+}
+
+void af_split_dot(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                  af_kiss64 *rng, void *node, float *scratch) {
+    int dim = d->dim;
+    centroid p = {scratch, 0}, q = {scratch + dim, 0};
+    centroid n = {scratch + 2 * dim, 0};
+    two_means(TM_DOT, d, idx, count, rng, &p, &q);
     for (int z = 0; z < dim; z++)
-        c.v[z] = p->v[z] - q->v[z];
-    c.extra = p->extra - q->extra;
-    normalize(kind, d, &c);
-    af_put_f32(node, t->off_scalar, c.extra);
-    memcpy((unsigned char *)node + t->off_vector, c.v, (size_t)dim * sizeof(float));
-}
-
-/* Up to AF_SPLITS_AT_ONCE two-means runs taking turns, then their planes. Scratch: 3 dim floats
- * per split. */
-static void two_means_splits(tm_kind kind, plane_fn plane, const af_traits *t,
-                             const af_build_data *d, af_split_job *jobs, int m, float *scratch) {
-    int dim = d->dim;
-    tm_run run[AF_SPLITS_AT_ONCE];
-    for (int j = 0; j < m; j++) {
-        float *mine = scratch + (size_t)3 * (size_t)dim * (size_t)j;
-        run[j] = (tm_run){.kind = kind,
-                          .d = d,
-                          .idx = jobs[j].idx,
-                          .rng = jobs[j].rng,
-                          .count = jobs[j].count,
-                          .p = {mine, 0},
-                          .q = {mine + dim, 0}};
-        tm_start(&run[j]);
-    }
-    for (int step = 0; step < TWO_MEANS_STEPS; step++)
-        for (int j = 0; j < m; j++)
-            tm_step(&run[j], step);
-    for (int j = 0; j < m; j++)
-        plane(kind, t, d, &run[j].p, &run[j].q, run[j].q.v + dim, jobs[j].node);
-}
-
-void af_split_euclidean(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                        float *scratch) {
-    two_means_splits(TM_EUCLIDEAN, minkowski_plane, t, d, jobs, m, scratch);
-}
-
-void af_split_manhattan(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                        float *scratch) {
-    two_means_splits(TM_MANHATTAN, minkowski_plane, t, d, jobs, m, scratch);
-}
-
-void af_split_angular(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                      float *scratch) {
-    two_means_splits(TM_ANGULAR, angular_plane, t, d, jobs, m, scratch);
-}
-
-void af_split_dot(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                  float *scratch) {
-    two_means_splits(TM_DOT, dot_plane, t, d, jobs, m, scratch);
+        n.v[z] = p.v[z] - q.v[z];
+    n.extra = p.extra - q.extra;
+    normalize(TM_DOT, d, &n);
+    af_put_f32(node, t->off_scalar, n.extra);
+    memcpy((unsigned char *)node + t->off_vector, n.v, (size_t)dim * sizeof(float));
 }
 
 /* Rows among idx whose bit `bit` is set. */
@@ -243,25 +199,20 @@ static int64_t rows_with_bit(const af_build_data *d, const int32_t *idx, int64_t
 
 /* A bit that some rows have and others lack: a few random tries, then every bit in turn
  * (the last one when none splits). */
-static void hamming_split(const af_traits *t, const af_build_data *d, const af_split_job *job) {
+void af_split_hamming(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch) {
+    (void)scratch;
     uint64_t bits = (uint64_t)d->dim * 64, bit = 0;
     int found = 0;
-    for (int tries = 0; tries < HAMMING_RANDOM_TRIES && !found; tries++) {
-        bit = af_kiss64_index(job->rng, bits);
-        int64_t set = rows_with_bit(d, job->idx, job->count, bit);
-        found = set > 0 && set < job->count;
+    for (int t = 0; t < HAMMING_RANDOM_TRIES && !found; t++) {
+        bit = af_kiss64_index(rng, bits);
+        int64_t set = rows_with_bit(d, idx, count, bit);
+        found = set > 0 && set < count;
     }
     for (uint64_t b = 0; b < bits && !found; b++) {
         bit = b;
-        int64_t set = rows_with_bit(d, job->idx, job->count, bit);
-        found = set > 0 && set < job->count;
+        int64_t set = rows_with_bit(d, idx, count, bit);
+        found = set > 0 && set < count;
     }
-    memcpy((unsigned char *)job->node + t->off_vector, &bit, sizeof bit);
-}
-
-void af_split_hamming(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                      float *scratch) {
-    (void)scratch;
-    for (int j = 0; j < m; j++)
-        hamming_split(t, d, &jobs[j]);
+    memcpy((unsigned char *)node + t->off_vector, &bit, sizeof bit);
 }

@@ -30,15 +30,6 @@ static inline const void *af_row(const af_build_data *d, int64_t i) {
 
 typedef struct af_traits af_traits;
 
-/* One split node to plan: its rows idx[0..count), its random stream, its node bytes. */
-typedef struct af_split_job {
-    const int32_t *idx;
-    int64_t count;
-    af_kiss64 *rng;
-    void *node;
-} af_split_job;
-#define AF_SPLITS_AT_ONCE 4
-
 struct af_traits {
     af_metric metric;
     const char *name;
@@ -55,11 +46,9 @@ struct af_traits {
     /* Item node bytes (node_out is node_size bytes). */
     void (*item_init)(const af_traits *t, int dim, const void *vec, void *node, float dot_max_norm,
                       const af_kernels *k);
-    /* Fill the planes (not n_descendants / children) of m <= AF_SPLITS_AT_ONCE split nodes,
-     * each from its own rows with its own stream, exactly as one at a time would. The float
-     * metrics interleave their two-means steps, which wait on memory and on their own updates. */
-    void (*create_splits)(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                          float *scratch);
+    /* Fill a split node's plane (not n_descendants / children) from rows idx[0..count). */
+    void (*create_split)(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                         int64_t count, af_kiss64 *rng, void *node, float *scratch);
     /* Which child a row goes to (1 or 0), Annoy's side(): ties broken by a coin flip. */
     int (*side)(const af_traits *t, const af_build_data *d, const void *node, const void *vec,
                 af_kiss64 *rng);
@@ -103,9 +92,9 @@ static inline int af_traits_leaf_capacity(const af_traits *t, int dim) {
 static inline void af_zero_plane(const af_traits *t, void *node, int dim) {
     memset((unsigned char *)node + t->off_vector, 0, (size_t)dim * t->elem_size);
 }
-/* Floats of scratch create_splits needs. */
+/* Floats of scratch create_split needs. */
 static inline size_t af_split_scratch_floats(int dim) {
-    return AF_SPLITS_AT_ONCE * (3 * (size_t)dim + 16);
+    return 4 * (size_t)dim + 16;
 }
 
 /* Annoy's angular distance, squared, from dot(a, a), dot(b, b) and dot(a, b): 2 - 2 cos, and 2
@@ -167,16 +156,16 @@ static inline void af_set_child(const af_traits *t, void *node, int64_t i, int64
     af_put_id(t, node, af_child_off(t, i), id);
 }
 
-/* Split functions (af_split.c): the planes go to the table's offsets. */
-void af_split_euclidean(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                        float *scratch);
-void af_split_manhattan(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                        float *scratch);
-void af_split_angular(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                      float *scratch);
-void af_split_dot(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                  float *scratch);
-void af_split_hamming(const af_traits *t, const af_build_data *d, af_split_job *jobs, int m,
-                      float *scratch);
+/* Split functions (af_split.c): the plane goes to the table's offsets. */
+void af_split_euclidean(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch);
+void af_split_manhattan(const af_traits *t, const af_build_data *d, const int32_t *idx,
+                        int64_t count, af_kiss64 *rng, void *node, float *scratch);
+void af_split_angular(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch);
+void af_split_dot(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                  af_kiss64 *rng, void *node, float *scratch);
+void af_split_hamming(const af_traits *t, const af_build_data *d, const int32_t *idx, int64_t count,
+                      af_kiss64 *rng, void *node, float *scratch);
 
 #endif

@@ -99,11 +99,8 @@ static int32_t add_pnode(const af_tree_ctx *c, btree *t, int64_t off, int64_t co
     return id;
 }
 
-/* Each pending split of the level: its stream, and its first plane (AF_SPLITS_AT_ONCE at a
- * time, their two-means steps taking turns). */
+/* Each pending split of the level: its stream, and its first plane. */
 static void draw_planes(batch *b) {
-    af_split_job jobs[AF_SPLITS_AT_ONCE];
-    int m = 0;
     for (int k = 0; k < b->count; k++) {
         btree *t = &b->tree[k];
         for (int64_t f = 0; f < t->nf && !t->failed; f++) {
@@ -114,15 +111,10 @@ static void draw_planes(batch *b) {
                 break;
             }
             af_kiss64_seed(&n->rng, n->seed);
-            jobs[m++] = (af_split_job){t->idx + n->off, n->count, &n->rng, n->plane};
-            if (m == AF_SPLITS_AT_ONCE) {
-                b->c->t->create_splits(b->c->t, b->c->d, jobs, m, b->scratch);
-                m = 0;
-            }
+            b->c->t->create_split(b->c->t, b->c->d, t->idx + n->off, n->count, &n->rng, n->plane,
+                                  b->scratch);
         }
     }
-    if (m > 0)
-        b->c->t->create_splits(b->c->t, b->c->d, jobs, m, b->scratch);
 }
 
 /* The pass: every row once, against its node's plane in every tree of the batch, four planes

@@ -131,8 +131,7 @@ static double split_imbalance(int64_t left, int64_t right) {
 /* One plane and the side of every row. */
 static int64_t try_plane(const af_tree_ctx *c, const int32_t *idx, int64_t count, af_kiss64 *rng,
                          unsigned char *m, float *scratch, unsigned char *side) {
-    af_split_job job = {idx, count, rng, m};
-    c->t->create_splits(c->t, c->d, &job, 1, scratch);
+    c->t->create_split(c->t, c->d, idx, count, rng, m, scratch);
     return c->t->sides(c->t, c->d, m, idx, count, rng, side);
 }
 

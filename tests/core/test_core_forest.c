@@ -7,7 +7,6 @@
 
 #include <cmocka.h>
 
-#include "af_traits.h"
 #include "core_fixtures.h"
 
 static af_build_params params(af_metric m, int dim, int trees) {
@@ -220,63 +219,6 @@ static void batched_equals_depth_first(void **state) {
     }
 }
 
-/* Several splits planned at once (their two-means steps taking turns) give each the plane, and
- * leave each stream where, one at a time, it would be: scratch, draws and prefetch slots must
- * not leak between them. Row sets of different sizes, down to the two-row minimum. */
-static void splits_at_once_equal_one_at_a_time(void **state) {
-    (void)state;
-    enum { N = 3000 };
-    const int64_t counts[AF_SPLITS_AT_ONCE] = {N, 1200, 57, 2};
-    for (int m = 0; m < AF_METRIC_COUNT; m++) {
-        int dim = m == AF_HAMMING ? 2 : 19;
-        const af_traits *t = af_traits_of((af_metric)m);
-        void *data = fx_data((af_metric)m, N, dim, 6, 17);
-        float *sq = malloc(2 * N * sizeof *sq);
-        assert_non_null(sq);
-        af_build_data d = {dim, af_kernels_best(), data, (size_t)dim * t->elem_size, NULL, NULL};
-        if (m == AF_ANGULAR || m == AF_DOT) {
-            for (int64_t i = 0; i < N; i++) {
-                sq[i] = d.k->dot(af_row(&d, i), af_row(&d, i), dim);
-                sq[N + i] = 1.0f + (float)(i % 5); /* any positive dot factor */
-            }
-            d.sqnorm = sq;
-            d.dot_factor = m == AF_DOT ? sq + N : NULL;
-        }
-        int32_t *idx = malloc(N * sizeof *idx);
-        float *scratch = malloc(af_split_scratch_floats(dim) * sizeof *scratch);
-        size_t s = af_traits_node_size(t, dim);
-        unsigned char *together = calloc(AF_SPLITS_AT_ONCE, s), *alone = calloc(1, s);
-        assert_true(idx && scratch && together && alone);
-        for (int64_t i = 0; i < N; i++)
-            idx[i] = (int32_t)((i * 7919) % N); /* a scattered order */
-        af_kiss64 rng[AF_SPLITS_AT_ONCE];
-        af_split_job jobs[AF_SPLITS_AT_ONCE];
-        for (int j = 0; j < AF_SPLITS_AT_ONCE; j++) {
-            af_kiss64_seed(&rng[j], 1000 + (uint64_t)j);
-            int64_t first = j == 0 ? 0 : 300 * j; /* the first takes every row */
-            jobs[j] = (af_split_job){idx + first, counts[j], &rng[j], together + (size_t)j * s};
-        }
-        t->create_splits(t, &d, jobs, AF_SPLITS_AT_ONCE, scratch);
-        for (int j = 0; j < AF_SPLITS_AT_ONCE; j++) {
-            af_kiss64 own;
-            af_kiss64_seed(&own, 1000 + (uint64_t)j);
-            memset(alone, 0, s);
-            af_split_job one = {jobs[j].idx, jobs[j].count, &own, alone};
-            t->create_splits(t, &d, &one, 1, scratch);
-            if (memcmp(alone, together + (size_t)j * s, s) != 0)
-                fail_msg("%s: split %d planned with others differs", af_metric_name((af_metric)m),
-                         j);
-            assert_int_equal(af_kiss64_next(&own), af_kiss64_next(&rng[j]));
-        }
-        free(idx);
-        free(scratch);
-        free(together);
-        free(alone);
-        free(sq);
-        free(data);
-    }
-}
-
 static void degenerate_rows(void **state) {
     (void)state;
     int64_t N = 300;
@@ -454,7 +396,6 @@ int main(void) {
         cmocka_unit_test(every_row_in_every_tree),
         cmocka_unit_test(same_bytes_for_any_thread_count),
         cmocka_unit_test(batched_equals_depth_first),
-        cmocka_unit_test(splits_at_once_equal_one_at_a_time),
         cmocka_unit_test(degenerate_rows),
         cmocka_unit_test(tiny_shards),
         cmocka_unit_test(relocation_round_trip),
