@@ -66,14 +66,20 @@ void af_dot4_portable(const float *x, const float *const y[4], int n, float out[
         out[i] = af_dot_portable(x, y[i], n);
 }
 
-void af_l2sq4_portable(const float *x, const float *const y[4], int n, float out[4]) {
+void af_dot_pairs4_portable(const float *const x[4], const float *const y[4], int n, float out[4]) {
     for (int i = 0; i < 4; i++)
-        out[i] = af_l2sq_portable(x, y[i], n);
+        out[i] = af_dot_portable(x[i], y[i], n);
 }
 
-void af_l1x4_portable(const float *x, const float *const y[4], int n, float out[4]) {
+void af_l2sq_pairs4_portable(const float *const x[4], const float *const y[4], int n,
+                             float out[4]) {
     for (int i = 0; i < 4; i++)
-        out[i] = af_l1_portable(x, y[i], n);
+        out[i] = af_l2sq_portable(x[i], y[i], n);
+}
+
+void af_l1_pairs4_portable(const float *const x[4], const float *const y[4], int n, float out[4]) {
+    for (int i = 0; i < 4; i++)
+        out[i] = af_l1_portable(x[i], y[i], n);
 }
 
 uint64_t af_l2sq_u8_portable(const uint8_t *x, const uint8_t *y, int n) {
@@ -92,10 +98,19 @@ uint64_t af_l1_u8_portable(const uint8_t *x, const uint8_t *y, int n) {
     return sum;
 }
 
-static const af_kernels portable = {af_dot_portable,     af_l2sq_portable, af_l1_portable,
-                                    af_hamming_portable, af_pull_portable, af_dot4_portable,
-                                    af_l2sq4_portable,   af_l1x4_portable, af_l2sq_u8_portable,
-                                    af_l1_u8_portable,   AF_SIMD_PORTABLE, "portable"};
+static const af_kernels portable = {af_dot_portable,
+                                    af_l2sq_portable,
+                                    af_l1_portable,
+                                    af_hamming_portable,
+                                    af_pull_portable,
+                                    af_dot4_portable,
+                                    af_dot_pairs4_portable,
+                                    af_l2sq_pairs4_portable,
+                                    af_l1_pairs4_portable,
+                                    af_l2sq_u8_portable,
+                                    af_l1_u8_portable,
+                                    AF_SIMD_PORTABLE,
+                                    "portable"};
 
 const af_kernels *af_kernels_for(af_simd_level level) {
     __builtin_cpu_init();

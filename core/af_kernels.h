@@ -23,8 +23,11 @@ typedef struct af_kernels {
     /* out[i] = dot(x, y[i]) for four vectors at once, each to the bit of dot(): four
      * independent chains of additions keep the units busy where one waits on its latency. */
     void (*dot4)(const float *x, const float *const y[4], int n, float out[4]);
-    void (*l2sq4)(const float *x, const float *const y[4], int n, float out[4]);
-    void (*l1x4)(const float *x, const float *const y[4], int n, float out[4]);
+    /* out[i] = kernel(x[i], y[i]) for four pairs at once, each to the bit of the single
+     * kernel: the search ranks a block of queries, whose pairs share neither side. */
+    void (*dot_pairs4)(const float *const x[4], const float *const y[4], int n, float out[4]);
+    void (*l2sq_pairs4)(const float *const x[4], const float *const y[4], int n, float out[4]);
+    void (*l1_pairs4)(const float *const x[4], const float *const y[4], int n, float out[4]);
     /* The same distances between 8-bit codes (the search's first pass, af_codes.h): exact
      * integers, so every version agrees whatever its order of additions. */
     uint64_t (*l2sq_u8)(const uint8_t *x, const uint8_t *y, int n);

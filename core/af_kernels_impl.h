@@ -14,8 +14,9 @@ float af_l1_portable(const float *x, const float *y, int n);
 uint64_t af_hamming_portable(const uint64_t *x, const uint64_t *y, int n);
 void af_pull_portable(float *v, const float *y, float norm, int n, int count);
 void af_dot4_portable(const float *x, const float *const y[4], int n, float out[4]);
-void af_l2sq4_portable(const float *x, const float *const y[4], int n, float out[4]);
-void af_l1x4_portable(const float *x, const float *const y[4], int n, float out[4]);
+void af_dot_pairs4_portable(const float *const x[4], const float *const y[4], int n, float out[4]);
+void af_l2sq_pairs4_portable(const float *const x[4], const float *const y[4], int n, float out[4]);
+void af_l1_pairs4_portable(const float *const x[4], const float *const y[4], int n, float out[4]);
 uint64_t af_l2sq_u8_portable(const uint8_t *x, const uint8_t *y, int n);
 uint64_t af_l1_u8_portable(const uint8_t *x, const uint8_t *y, int n);
 

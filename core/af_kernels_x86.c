@@ -110,37 +110,41 @@ AVX2 static void pull_avx2(float *v, const float *y, float norm, int n, int coun
     af_pull_portable(v + z, y + z, norm, n - z, count);
 }
 
-/* Four vectors against one, each in the single kernel's order (four independent chains). */
-#define AVX2_KERNEL4(NAME, TERM)                                                                   \
-    AVX2 static void NAME(const float *x, const float *const y[4], int n, float out[4]) {          \
+/* Four pairs, each in the single kernel's order (four independent chains). XS declares the
+ * first operand, X(r) names pair r's: one vector shared by the four (ONE_X), or one per pair
+ * (PAIR_X). */
+#define ONE_X(r) x
+#define PAIR_X(r) x[r]
+#define AVX2_KERNEL4(NAME, TERM, XS, X)                                                            \
+    AVX2 static void NAME(XS, const float *const y[4], int n, float out[4]) {                      \
         __m256 lo[4], hi[4];                                                                       \
         for (int r = 0; r < 4; r++)                                                                \
             lo[r] = hi[r] = _mm256_setzero_ps();                                                   \
         int i = 0;                                                                                 \
-        for (; i + 16 <= n; i += 16) {                                                             \
-            __m256 xl = _mm256_loadu_ps(x + i), xh = _mm256_loadu_ps(x + i + 8);                   \
+        for (; i + 16 <= n; i += 16)                                                               \
             for (int r = 0; r < 4; r++) {                                                          \
-                lo[r] = _mm256_add_ps(lo[r], TERM(xl, _mm256_loadu_ps(y[r] + i)));                 \
-                hi[r] = _mm256_add_ps(hi[r], TERM(xh, _mm256_loadu_ps(y[r] + i + 8)));             \
+                lo[r] = _mm256_add_ps(lo[r],                                                       \
+                                      TERM(_mm256_loadu_ps(X(r) + i), _mm256_loadu_ps(y[r] + i))); \
+                hi[r] = _mm256_add_ps(                                                             \
+                    hi[r], TERM(_mm256_loadu_ps(X(r) + i + 8), _mm256_loadu_ps(y[r] + i + 8)));    \
             }                                                                                      \
-        }                                                                                          \
         int m = n - i;                                                                             \
-        if (m > 0) {                                                                               \
-            __m256 xl = load8_masked(x + i, m);                                                    \
-            __m256 xh = m > 8 ? load8_masked(x + i + 8, m - 8) : _mm256_setzero_ps();              \
+        if (m > 0)                                                                                 \
             for (int r = 0; r < 4; r++) {                                                          \
-                lo[r] = _mm256_add_ps(lo[r], TERM(xl, load8_masked(y[r] + i, m)));                 \
+                lo[r] = _mm256_add_ps(lo[r],                                                       \
+                                      TERM(load8_masked(X(r) + i, m), load8_masked(y[r] + i, m))); \
                 if (m > 8)                                                                         \
-                    hi[r] = _mm256_add_ps(hi[r], TERM(xh, load8_masked(y[r] + i + 8, m - 8)));     \
+                    hi[r] = _mm256_add_ps(hi[r], TERM(load8_masked(X(r) + i + 8, m - 8),           \
+                                                      load8_masked(y[r] + i + 8, m - 8)));         \
             }                                                                                      \
-        }                                                                                          \
         for (int r = 0; r < 4; r++)                                                                \
             out[r] = reduce8(_mm256_add_ps(lo[r], hi[r]));                                         \
     }
 
-AVX2_KERNEL4(dot4_avx2, term_dot8)
-AVX2_KERNEL4(l2sq4_avx2, term_l2_8)
-AVX2_KERNEL4(l1x4_avx2, term_l1_8)
+AVX2_KERNEL4(dot4_avx2, term_dot8, const float *x, ONE_X)
+AVX2_KERNEL4(dot_pairs4_avx2, term_dot8, const float *const x[4], PAIR_X)
+AVX2_KERNEL4(l2sq_pairs4_avx2, term_l2_8, const float *const x[4], PAIR_X)
+AVX2_KERNEL4(l1_pairs4_avx2, term_l1_8, const float *const x[4], PAIR_X)
 
 /* ---- 8-bit codes: exact integer sums ---- */
 
@@ -178,9 +182,10 @@ AVX2 static uint64_t l1_u8_avx2(const uint8_t *x, const uint8_t *y, int n) {
     return lanes[0] + lanes[1] + lanes[2] + lanes[3] + af_l1_u8_portable(x + i, y + i, n - i);
 }
 
-const af_kernels af_kernels_avx2 = {dot_avx2,     l2sq_avx2,  l1_avx2,      hamming_popcnt,
-                                    pull_avx2,    dot4_avx2,  l2sq4_avx2,   l1x4_avx2,
-                                    l2sq_u8_avx2, l1_u8_avx2, AF_SIMD_AVX2, "avx2"};
+const af_kernels af_kernels_avx2 = {dot_avx2,       l2sq_avx2,    l1_avx2,         hamming_popcnt,
+                                    pull_avx2,      dot4_avx2,    dot_pairs4_avx2, l2sq_pairs4_avx2,
+                                    l1_pairs4_avx2, l2sq_u8_avx2, l1_u8_avx2,      AF_SIMD_AVX2,
+                                    "avx2"};
 
 /* ---- AVX-512: all 16 partial sums in one register. ---- */
 
@@ -262,25 +267,28 @@ AVX512 static void pull_avx512(float *v, const float *y, float norm, int n, int 
     }
 }
 
-#define AVX512_KERNEL4(NAME, TERM)                                                                 \
-    AVX512 static void NAME(const float *x, const float *const y[4], int n, float out[4]) {        \
+/* As AVX2_KERNEL4, one register per pair. */
+#define AVX512_KERNEL4(NAME, TERM, XS, X)                                                          \
+    AVX512 static void NAME(XS, const float *const y[4], int n, float out[4]) {                    \
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                \
         int i = 0;                                                                                 \
         for (; i + 16 <= n; i += 16) {                                                             \
-            __m512 xv = _mm512_loadu_ps(x + i);                                                    \
-            a0 = _mm512_add_ps(a0, TERM(xv, _mm512_loadu_ps(y[0] + i)));                           \
-            a1 = _mm512_add_ps(a1, TERM(xv, _mm512_loadu_ps(y[1] + i)));                           \
-            a2 = _mm512_add_ps(a2, TERM(xv, _mm512_loadu_ps(y[2] + i)));                           \
-            a3 = _mm512_add_ps(a3, TERM(xv, _mm512_loadu_ps(y[3] + i)));                           \
+            a0 = _mm512_add_ps(a0, TERM(_mm512_loadu_ps(X(0) + i), _mm512_loadu_ps(y[0] + i)));    \
+            a1 = _mm512_add_ps(a1, TERM(_mm512_loadu_ps(X(1) + i), _mm512_loadu_ps(y[1] + i)));    \
+            a2 = _mm512_add_ps(a2, TERM(_mm512_loadu_ps(X(2) + i), _mm512_loadu_ps(y[2] + i)));    \
+            a3 = _mm512_add_ps(a3, TERM(_mm512_loadu_ps(X(3) + i), _mm512_loadu_ps(y[3] + i)));    \
         }                                                                                          \
         int m = n - i;                                                                             \
         if (m > 0) {                                                                               \
             __mmask16 k = (__mmask16)((1u << m) - 1u);                                             \
-            __m512 xv = _mm512_maskz_loadu_ps(k, x + i);                                           \
-            a0 = _mm512_add_ps(a0, TERM(xv, _mm512_maskz_loadu_ps(k, y[0] + i)));                  \
-            a1 = _mm512_add_ps(a1, TERM(xv, _mm512_maskz_loadu_ps(k, y[1] + i)));                  \
-            a2 = _mm512_add_ps(a2, TERM(xv, _mm512_maskz_loadu_ps(k, y[2] + i)));                  \
-            a3 = _mm512_add_ps(a3, TERM(xv, _mm512_maskz_loadu_ps(k, y[3] + i)));                  \
+            a0 = _mm512_add_ps(                                                                    \
+                a0, TERM(_mm512_maskz_loadu_ps(k, X(0) + i), _mm512_maskz_loadu_ps(k, y[0] + i))); \
+            a1 = _mm512_add_ps(                                                                    \
+                a1, TERM(_mm512_maskz_loadu_ps(k, X(1) + i), _mm512_maskz_loadu_ps(k, y[1] + i))); \
+            a2 = _mm512_add_ps(                                                                    \
+                a2, TERM(_mm512_maskz_loadu_ps(k, X(2) + i), _mm512_maskz_loadu_ps(k, y[2] + i))); \
+            a3 = _mm512_add_ps(                                                                    \
+                a3, TERM(_mm512_maskz_loadu_ps(k, X(3) + i), _mm512_maskz_loadu_ps(k, y[3] + i))); \
         }                                                                                          \
         out[0] = reduce16(a0);                                                                     \
         out[1] = reduce16(a1);                                                                     \
@@ -288,11 +296,14 @@ AVX512 static void pull_avx512(float *v, const float *y, float norm, int n, int 
         out[3] = reduce16(a3);                                                                     \
     }
 
-AVX512_KERNEL4(dot4_avx512, term_dot16)
-AVX512_KERNEL4(l2sq4_avx512, term_l2_16)
-AVX512_KERNEL4(l1x4_avx512, term_l1_16)
+AVX512_KERNEL4(dot4_avx512, term_dot16, const float *x, ONE_X)
+AVX512_KERNEL4(dot_pairs4_avx512, term_dot16, const float *const x[4], PAIR_X)
+AVX512_KERNEL4(l2sq_pairs4_avx512, term_l2_16, const float *const x[4], PAIR_X)
+AVX512_KERNEL4(l1_pairs4_avx512, term_l1_16, const float *const x[4], PAIR_X)
 
 /* The 8-bit kernels are memory-bound at 16-32 codes per step: AVX2's serve here too. */
-const af_kernels af_kernels_avx512 = {dot_avx512,   l2sq_avx512, l1_avx512,      hamming_popcnt,
-                                      pull_avx512,  dot4_avx512, l2sq4_avx512,   l1x4_avx512,
-                                      l2sq_u8_avx2, l1_u8_avx2,  AF_SIMD_AVX512, "avx512"};
+const af_kernels af_kernels_avx512 = {dot_avx512,        l2sq_avx512,        l1_avx512,
+                                      hamming_popcnt,    pull_avx512,        dot4_avx512,
+                                      dot_pairs4_avx512, l2sq_pairs4_avx512, l1_pairs4_avx512,
+                                      l2sq_u8_avx2,      l1_u8_avx2,         AF_SIMD_AVX512,
+                                      "avx512"};

@@ -250,50 +250,50 @@ static double dist_hamming(const void *a, float sa, const void *b, float sb, int
     return (double)k->hamming(a, b, dim);
 }
 
-/* ---- four distances at once: one 4-way kernel call, then each as distance() finishes it ---- */
+/* ---- four pairs at once: one 4-way kernel call, then each as distance() finishes it ---- */
 
-static void dist4_euclidean(const void *a, float sa, const void *const b[4], const float sb[4],
-                            int dim, const af_kernels *k, double out[4]) {
+static void dist4_euclidean(const void *const a[4], const float sa[4], const void *const b[4],
+                            const float sb[4], int dim, const af_kernels *k, double out[4]) {
     (void)sa, (void)sb;
     float d[4];
-    k->l2sq4(a, (const float *const *)b, dim, d);
+    k->l2sq_pairs4((const float *const *)a, (const float *const *)b, dim, d);
     for (int j = 0; j < 4; j++)
         out[j] = root_of(d[j]);
 }
 
-static void dist4_manhattan(const void *a, float sa, const void *const b[4], const float sb[4],
-                            int dim, const af_kernels *k, double out[4]) {
+static void dist4_manhattan(const void *const a[4], const float sa[4], const void *const b[4],
+                            const float sb[4], int dim, const af_kernels *k, double out[4]) {
     (void)sa, (void)sb;
     float d[4];
-    k->l1x4(a, (const float *const *)b, dim, d);
+    k->l1_pairs4((const float *const *)a, (const float *const *)b, dim, d);
     for (int j = 0; j < 4; j++)
         out[j] = nonnegative(d[j]);
 }
 
-static void dist4_angular(const void *a, float sa, const void *const b[4], const float sb[4],
-                          int dim, const af_kernels *k, double out[4]) {
-    float pp = sa != 0 ? sa : k->dot(a, a, dim);
+static void dist4_angular(const void *const a[4], const float sa[4], const void *const b[4],
+                          const float sb[4], int dim, const af_kernels *k, double out[4]) {
     float pq[4];
-    k->dot4(a, (const float *const *)b, dim, pq);
+    k->dot_pairs4((const float *const *)a, (const float *const *)b, dim, pq);
     for (int j = 0; j < 4; j++) {
+        float pp = sa[j] != 0 ? sa[j] : k->dot(a[j], a[j], dim);
         float qq = sb[j] != 0 ? sb[j] : k->dot(b[j], b[j], dim);
         out[j] = root_of(af_angular_sq(pp, qq, pq[j]));
     }
 }
 
-static void dist4_dot(const void *a, float sa, const void *const b[4], const float sb[4], int dim,
-                      const af_kernels *k, double out[4]) {
+static void dist4_dot(const void *const a[4], const float sa[4], const void *const b[4],
+                      const float sb[4], int dim, const af_kernels *k, double out[4]) {
     (void)sa, (void)sb;
     float d[4];
-    k->dot4(a, (const float *const *)b, dim, d);
+    k->dot_pairs4((const float *const *)a, (const float *const *)b, dim, d);
     for (int j = 0; j < 4; j++)
         out[j] = (double)d[j];
 }
 
-static void dist4_hamming(const void *a, float sa, const void *const b[4], const float sb[4],
-                          int dim, const af_kernels *k, double out[4]) {
+static void dist4_hamming(const void *const a[4], const float sa[4], const void *const b[4],
+                          const float sb[4], int dim, const af_kernels *k, double out[4]) {
     for (int j = 0; j < 4; j++)
-        out[j] = dist_hamming(a, sa, b[j], sb[j], dim, k);
+        out[j] = dist_hamming(a[j], sa[j], b[j], sb[j], dim, k);
 }
 
 /* Hamming's root priority: large, and exact in float after the few decrements of a descent. */

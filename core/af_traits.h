@@ -69,10 +69,10 @@ struct af_traits {
      * else 0 (then computed). */
     double (*distance)(const void *a, float sq_a, const void *b, float sq_b, int dim,
                        const af_kernels *k);
-    /* distance() of a against four vectors b[0..4) at once (sq_b as above), each to the bit of
+    /* distance(a[j], sq_a[j], b[j], sq_b[j]) of four pairs at once, each to the bit of
      * distance(): the float metrics take one 4-way kernel call. */
-    void (*distance4)(const void *a, float sq_a, const void *const b[4], const float sq_b[4],
-                      int dim, const af_kernels *k, double out[4]);
+    void (*distance4)(const void *const a[4], const float sq_a[4], const void *const b[4],
+                      const float sq_b[4], int dim, const af_kernels *k, double out[4]);
 };
 
 /* The narrow table of a metric (for what does not depend on the format: name, element size,

@@ -178,16 +178,20 @@ static void kernels_agree(void **state) {
             float kd = k->dot(x, y, n), kl2 = k->l2sq(x, y, n), kl1 = k->l1(x, y, n);
             if (memcmp(&pd, &kd, 4) || memcmp(&pl2, &kl2, 4) || memcmp(&pl1, &kl1, 4))
                 fail_msg("%s differs from portable at n=%d", k->name, n);
-            /* four at once: each equal to its own single kernel, whatever its neighbours hold */
+            /* four at once: each equal to its own single kernel, whatever its neighbours hold;
+             * one first vector for all four (dot4), or one per pair */
             const float *four[4] = {y, x, y + (n < 300 ? 1 : 0), x};
-            float got[3][4];
+            const float *firsts[4] = {x, y, x + (n < 300 ? 1 : 0), four[2]};
+            float got[4][4];
             k->dot4(x, four, n, got[0]);
-            k->l2sq4(x, four, n, got[1]);
-            k->l1x4(x, four, n, got[2]);
+            k->dot_pairs4(firsts, four, n, got[1]);
+            k->l2sq_pairs4(firsts, four, n, got[2]);
+            k->l1_pairs4(firsts, four, n, got[3]);
             for (int r = 0; r < 4; r++) {
-                float want[3] = {portable->dot(x, four[r], n), portable->l2sq(x, four[r], n),
-                                 portable->l1(x, four[r], n)};
-                for (int w = 0; w < 3; w++)
+                float want[4] = {portable->dot(x, four[r], n), portable->dot(firsts[r], four[r], n),
+                                 portable->l2sq(firsts[r], four[r], n),
+                                 portable->l1(firsts[r], four[r], n)};
+                for (int w = 0; w < 4; w++)
                     if (memcmp(&want[w], &got[w][r], 4))
                         fail_msg("%s 4-way kernel %d, row %d differs at n=%d", k->name, w, r, n);
             }
@@ -356,38 +360,37 @@ static void byte_products_exact(void **state) {
     }
 }
 
-/* Each metric's four-at-once distance equals its one-at-a-time distance, to the bit (angular:
+/* Each metric's four-pairs distance equals its one-at-a-time distance, to the bit (angular:
  * with and without the stored squared norms, and against a zero vector). */
 static void distance4_equals_distance(void **state) {
     (void)state;
     const af_kernels *k = af_kernels_best();
     uint64_t s = 11;
     enum { dim = 37 };
-    float a[dim], b[4][dim];
-    uint64_t ha[dim], hb[4][dim];
-    for (int i = 0; i < dim; i++) {
-        a[i] = (float)fx_normal(&s);
-        ha[i] = fx_next(&s);
+    float a[4][dim], b[4][dim];
+    uint64_t ha[4][dim], hb[4][dim];
+    for (int i = 0; i < dim; i++)
         for (int j = 0; j < 4; j++) {
+            a[j][i] = (float)fx_normal(&s);
+            ha[j][i] = fx_next(&s);
             b[j][i] = j == 2 ? 0.0f : (float)fx_normal(&s) * (float)(j + 1);
             hb[j][i] = fx_next(&s);
         }
-    }
     for (int m = 0; m < AF_METRIC_COUNT; m++) {
         const af_traits *t = af_traits_of((af_metric)m);
         int hamming = m == AF_HAMMING;
-        const void *va = hamming ? (const void *)ha : (const void *)a;
-        const void *vb[4];
-        float sb[4];
+        const void *va[4], *vb[4];
+        float sa[4], sb[4];
         for (int j = 0; j < 4; j++) {
+            va[j] = hamming ? (const void *)ha[j] : (const void *)a[j];
             vb[j] = hamming ? (const void *)hb[j] : (const void *)b[j];
+            sa[j] = m == AF_ANGULAR && j != 1 ? k->dot(a[j], a[j], dim) : 0.0f;
             sb[j] = m == AF_ANGULAR && j % 2 ? k->dot(b[j], b[j], dim) : 0.0f;
         }
-        float sa = m == AF_ANGULAR ? k->dot(a, a, dim) : 0.0f;
         double got[4];
         t->distance4(va, sa, vb, sb, dim, k, got);
         for (int j = 0; j < 4; j++) {
-            double want = t->distance(va, sa, vb[j], sb[j], dim, k);
+            double want = t->distance(va[j], sa[j], vb[j], sb[j], dim, k);
             if (memcmp(&want, &got[j], sizeof want))
                 fail_msg("%s: distance4[%d] = %.17g, distance = %.17g", t->name, j, got[j], want);
         }

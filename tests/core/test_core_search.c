@@ -368,6 +368,103 @@ static void rerank_first_pass(void **state) {
     free(ref);
 }
 
+/* One shard's index over `ref` with the rows `skip` marks left out, in node format f. */
+typedef struct holed_index {
+    af_shard_trees t;
+    unsigned char *file;
+    af_index_view v;
+} holed_index;
+
+static void holed_index_build(af_metric m, af_node_format f, int dim, const void *ref, int64_t n,
+                              const unsigned char *skip, holed_index *h) {
+    af_build_params p = params(m, dim, 6);
+    p.node_format = f;
+    p.n_items_total = n;
+    if (m == AF_DOT)
+        p.dot_max_norm = af_block_max_norm(m, dim, ref, n);
+    af_error err = {0};
+    assert_int_equal(af_shard_build(&p, ref, n, skip, &h->t, &err), 0);
+    size_t s = h->t.node_size;
+    h->file = calloc((size_t)(n + h->t.n_nodes), s);
+    af_item_nodes_fill(m, f, dim, ref, n, skip, h->file, p.dot_max_norm);
+    memcpy(h->file + (size_t)n * s, h->t.nodes, (size_t)h->t.n_nodes * s);
+    assert_int_equal(af_index_view_init(&h->v, m, f, dim, n, &err), 0);
+    assert_int_equal(af_index_view_set_items(&h->v, 0, n, h->file, &err), 0);
+    assert_int_equal(af_index_view_add_trees(&h->v, n, h->t.n_nodes, h->file + (size_t)n * s, &err),
+                     0);
+    assert_int_equal(af_index_view_set_roots(&h->v, h->t.roots, h->t.n_trees, &err), 0);
+}
+
+static void holed_index_free(holed_index *h) {
+    af_index_view_free(&h->v);
+    af_shard_trees_free(&h->t);
+    free(h->file);
+}
+
+/* Without rerank, a run of 32 queries or more is ranked in blocks (af_search.c: queries ordered
+ * by their path down the first tree, pairs sorted by tile of rows, distances four pairs per
+ * kernel call). Every answer equals the one-query-at-a-time search to the bit: every metric,
+ * both node formats, rows left out of the index, excluded ids, k beyond the candidates, 1 and 3
+ * threads; long rows make several blocks per run, many candidates several rounds per block. */
+static void blocks_answer_like_one_at_a_time(void **state) {
+    (void)state;
+    for (int m = 0; m < AF_METRIC_COUNT; m++)
+        for (int wide_rows = 0; wide_rows < 2; wide_rows++) {
+            /* long rows: 4000 bytes, 262 queries per block (a leaf holds up to 1000 items) */
+            int dim = wide_rows ? (m == AF_HAMMING ? 500 : 1000) : dim_of((af_metric)m);
+            int64_t n = wide_rows ? 3000 : 2500, nq = 300;
+            size_t row = fx_row_bytes((af_metric)m, dim);
+            void *ref = fx_data((af_metric)m, n, dim, 12, 900 + m);
+            void *q = fx_data((af_metric)m, nq, dim, 12, 900 + m);
+            unsigned char *skip = calloc((size_t)n, 1);
+            for (int64_t i = 5; i < n; i += 17)
+                skip[i] = 1;
+            int64_t *exclude = malloc((size_t)nq * sizeof *exclude);
+            for (int64_t i = 0; i < nq; i++)
+                exclude[i] = i % 4 ? -1 : (i * 7) % n;
+            for (int f = 0; f < 2 - wide_rows; f++) { /* long rows: narrow nodes only */
+                holed_index h;
+                holed_index_build((af_metric)m, (af_node_format)f, dim, ref, n, skip, &h);
+                const int ks[2] = {10, 40};
+                /* many candidates; fewer than k */
+                const int64_t budgets[2] = {wide_rows ? 600 : 2000, 12};
+                for (int c = 0; c < 2; c++) {
+                    int k = ks[c];
+                    size_t bytes = (size_t)nq * k * sizeof(af_neighbor);
+                    af_neighbor *one = malloc(bytes), *t1 = malloc(bytes), *t3 = malloc(bytes);
+                    for (int64_t i = 0; i < nq; i++)
+                        search_with(&h.v, (const char *)q + (size_t)i * row, 1, k, budgets[c], 0,
+                                    exclude + i, 1, one + i * k);
+                    search_with(&h.v, q, nq, k, budgets[c], 0, exclude, 1, t1);
+                    search_with(&h.v, q, nq, k, budgets[c], 0, exclude, 3, t3);
+                    for (int64_t i = 0; i < nq * k; i++)
+                        if (memcmp(&one[i], &t1[i], sizeof one[i]) ||
+                            memcmp(&one[i], &t3[i], sizeof one[i]))
+                            fail_msg("%s dim %d %s k %d: query %lld rank %lld: alone %lld (%g), "
+                                     "blocks %lld (%g) / %lld (%g)",
+                                     af_metric_name((af_metric)m), dim, f ? "wide" : "narrow", k,
+                                     (long long)(i / k), (long long)(i % k), (long long)one[i].id,
+                                     one[i].dist, (long long)t1[i].id, t1[i].dist,
+                                     (long long)t3[i].id, t3[i].dist);
+                    /* the answers are real: found, not excluded, not left out */
+                    int64_t found = 0;
+                    for (int64_t i = 0; i < nq * k; i++)
+                        if (one[i].id >= 0) {
+                            found++;
+                            assert_true(!skip[one[i].id] && one[i].id != exclude[i / k]);
+                        }
+                    if (c == 0)
+                        assert_int_equal(found, nq * k);
+                    else if (!wide_rows) /* some lists run short of k */
+                        assert_true(found >= nq && found < nq * k);
+                    free(one), free(t1), free(t3);
+                }
+                holed_index_free(&h);
+            }
+            free(ref), free(q), free(skip), free(exclude);
+        }
+}
+
 /* Walk the file's tree from `id` and the compact copy's from `ref` together: same shape, the
  * 8-bit planes within half a step of the float ones, the same offsets, leaves holding the same
  * items (by slot) in the same order, and every split followed by its first child (depth first).
@@ -615,19 +712,20 @@ static void loader_errors_and_damage(void **state) {
     memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 12, &bad, 4);
     assert_int_equal(
         af_index_load_annoy(&v, AF_EUCLIDEAN, AF_NODES_NARROW, 4, ix.bytes, ix.size, &err), 0);
-    af_neighbor out[3];
-    for (int rerank = 0; rerank <= 5; rerank += 5) { /* the compact copy's walk checks it too */
-        af_search_params sp = {3, -1, rerank};
-        assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+    af_neighbor out[40 * 3];
+    /* the compact copy's walk checks it too, and so does a run of 40 queries (ranked in blocks) */
+    for (int run = 0; run < 3; run++) {
+        af_search_params sp = {3, -1, run == 1 ? 5 : 0};
+        assert_int_equal(af_search(&v, ref, run == 2 ? 40 : 1, &sp, NULL, 2, out, &err), -1);
         assert_non_null(strstr(err.msg, "123456"));
     }
     /* a root copy whose children lead back to itself */
     int32_t self = (int32_t)(ix.n_nodes - 1);
     memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 8, &self, 4);
     memcpy(ix.bytes + (size_t)(ix.n_nodes - 1) * s + 12, &self, 4);
-    for (int rerank = 0; rerank <= 5; rerank += 5) {
-        af_search_params sp = {3, 100000, rerank};
-        assert_int_equal(af_search(&v, ref, 1, &sp, NULL, 1, out, &err), -1);
+    for (int run = 0; run < 3; run++) {
+        af_search_params sp = {3, 100000, run == 1 ? 5 : 0};
+        assert_int_equal(af_search(&v, ref, run == 2 ? 40 : 1, &sp, NULL, 2, out, &err), -1);
         assert_non_null(strstr(err.msg, "loop back"));
     }
     af_index_view_free(&v);
@@ -643,6 +741,7 @@ int main(void) {
         cmocka_unit_test(recall_against_exact),
         cmocka_unit_test(wide_answers_like_narrow),
         cmocka_unit_test(rerank_first_pass),
+        cmocka_unit_test(blocks_answer_like_one_at_a_time),
         cmocka_unit_test(compact_copy_is_faithful),
         cmocka_unit_test(full_budget_is_exact),
         cmocka_unit_test(k_beyond_rows_and_tiny_indexes),
