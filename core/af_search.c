@@ -51,8 +51,10 @@ typedef struct scratch {
     int64_t pairs_cap, sorted_cap;
     uint32_t *tile_at;
     int64_t tile_cap;
-    af_keyed *heaps;
+    af_keyed *heaps; /* k entries per query of the block */
     int64_t heaps_cap;
+    af_topk_heap *block_heap; /* per query of the block: its heap, and dot(q, q) for angular */
+    float *block_sq;
 } scratch;
 
 struct af_searcher {
@@ -84,6 +86,8 @@ void af_searcher_free(af_searcher *s) {
         free(s->sc[i].sorted);
         free(s->sc[i].tile_at);
         free(s->sc[i].heaps);
+        free(s->sc[i].block_heap);
+        free(s->sc[i].block_sq);
     }
     free(s->sc);
     if (s->has_compact)
@@ -671,8 +675,17 @@ static int64_t search_block(const af_searcher *s, scratch *sc, const block_run *
     const af_index_view *v = s->v;
     const double sign = s->t->larger_first ? -1.0 : 1.0;
     const int k = run->k;
-    float q_sq[BLOCK_MAX_QUERIES];
-    af_topk_heap heaps[BLOCK_MAX_QUERIES];
+    if (!sc->block_sq) { /* both, or neither */
+        free(sc->block_heap);
+        sc->block_heap = malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_heap);
+        sc->block_sq = sc->block_heap ? malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_sq) : NULL;
+        if (!sc->block_sq) {
+            *rc = -2;
+            return -1 - member[0];
+        }
+    }
+    af_topk_heap *heaps = sc->block_heap;
+    float *q_sq = sc->block_sq;
     while (count > 0) {
         int64_t n = 0;
         int64_t taken = gather_pairs(s, sc, run, member, count, &n, rc);
