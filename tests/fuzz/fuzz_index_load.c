@@ -25,14 +25,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = af_index_load_annoy(&v, m, f, dim, bytes, n, &err);
     fuzz_check_error(rc, &err);
     if (rc == 0) {
-        enum { n_query = 2, k = 3 };
+        /* 32 queries take the grouped ranking, 2 the one-at-a-time one: when the 32 succeed,
+         * so must the 2 (a subset), with the same answers */
+        enum { n_query = 32, few = 2, k = 3 };
         uint64_t query[n_query * 16];
-        for (size_t i = 0; i < sizeof query / sizeof query[0]; i++)
-            query[i] = m == AF_HAMMING ? 0x5555555555555555ull * (i & 1) : 0x3f8000003f800000ull;
-        af_neighbor out[n_query * k];
+        for (size_t i = 0; i < sizeof query / sizeof query[0]; i++) {
+            float two[2] = {1.0f + (float)(i % 7) * 0.25f, -0.5f * (float)(i / 16 % 5)};
+            memcpy(&query[i], two, sizeof two);
+            if (m == AF_HAMMING)
+                query[i] = 0x5555555555555555ull * (i & 1) ^ (i / 16);
+        }
+        af_neighbor out[n_query * k], out_few[few * k];
         af_search_params p = {k, 64, 0};
         rc = af_search(&v, query, n_query, &p, NULL, 1, out, &err);
         fuzz_check_error(rc, &err);
+        af_error err_few = {0};
+        int rc_few = af_search(&v, query, few, &p, NULL, 1, out_few, &err_few);
+        fuzz_check_error(rc_few, &err_few);
+        if (rc == 0 && (rc_few != 0 || memcmp(out, out_few, sizeof out_few) != 0))
+            abort();
         af_index_view_free(&v);
     }
     free(bytes);

@@ -100,7 +100,7 @@ static void round_trip(const char *name, af_elem_type t, int order) {
     af_output_discard(&plan);
     assert_int_equal(temp_files_left(), 0);
     af_matrix_desc d;
-    af_matrix *m;
+    af_matrix *m = NULL;
     if (af_matrix_describe(in_dir(name), &d, &err) != 0 || af_matrix_open(&d, &m, &err) != 0)
         fail_msg("reading back %s: %s", name, err.msg);
     assert_int_equal(d.type, t);
