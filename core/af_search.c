@@ -7,9 +7,9 @@
  * go through a bounded heap. With rerank R the search runs on the compact copy of the forest
  * (af_compact.h: 8-bit planes, trees depth first, items numbered by slot in leaf order), and a
  * first pass over 8-bit codes keeps the R nearest candidates (another bounded heap, on (code
- * distance, id)); only those get exact distances. Without rerank, a run of many queries takes
- * the exact distances block by block, in the order of the rows' addresses (search_block below),
- * with the same answers. Per-thread scratch lives in the searcher and is reused. */
+ * distance, id)); only those get exact distances. A run of many queries takes its distances
+ * block by block, in the order of the rows' (or codes') addresses (search_block, rerank_block
+ * below), with the same answers. Per-thread scratch lives in the searcher and is reused. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +55,17 @@ typedef struct scratch {
     int64_t heaps_cap;
     af_topk_heap *block_heap; /* per query of the block: its heap, and dot(q, q) for angular */
     float *block_sq;
+    /* the same with rerank: per query, the candidates it met, its code and its first-pass
+     * heap; per sorted pair, its code distance; the candidates at a query's limit */
+    int64_t *block_raw;
+    uint8_t *qcodes;
+    int64_t qcodes_cap;
+    af_keyed *near_all;
+    int64_t near_all_cap;
+    double *pdist;
+    int64_t pdist_cap;
+    struct tie_entry *ties;
+    int64_t ties_cap;
 } scratch;
 
 struct af_searcher {
@@ -88,6 +99,11 @@ void af_searcher_free(af_searcher *s) {
         free(s->sc[i].heaps);
         free(s->sc[i].block_heap);
         free(s->sc[i].block_sq);
+        free(s->sc[i].block_raw);
+        free(s->sc[i].qcodes);
+        free(s->sc[i].near_all);
+        free(s->sc[i].pdist);
+        free(s->sc[i].ties);
     }
     free(s->sc);
     if (s->has_compact)
@@ -501,8 +517,8 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
 /* ---- ranking a block of queries together ----
  *
  * One query's candidates are rows scattered over the shard, and reading them one query at a
- * time is what the search waits on (a Fashion-MNIST row is 49 cache lines). So a run without
- * rerank goes in blocks of queries, each small enough to stay in L2:
+ * time is what the search waits on (a Fashion-MNIST row is 49 cache lines). So a run of many
+ * queries goes in blocks, each small enough to stay in L2:
  *  - the run's queries are first ordered by the path they take down the first tree, so that a
  *    block holds queries from one region of the space, whose candidates are largely the same
  *    rows;
@@ -538,10 +554,13 @@ typedef struct path_key {
     int64_t query;
 } path_key;
 
-static int64_t block_queries(const af_searcher *s, int k) {
+/* Queries per block: their vectors fit BLOCK_QUERY_BYTES, their heaps (k, or rerank's `keep`
+ * entries) BLOCK_HEAP_BYTES. */
+static int64_t block_queries(const af_searcher *s, int k, int64_t keep) {
     size_t row = (size_t)s->v->dim * s->t->elem_size;
     int64_t g = (int64_t)(BLOCK_QUERY_BYTES / (row ? row : 1));
-    int64_t by_heap = (int64_t)(BLOCK_HEAP_BYTES / ((size_t)k * sizeof(af_keyed)));
+    int64_t entries = keep > k ? keep : k;
+    int64_t by_heap = (int64_t)(BLOCK_HEAP_BYTES / ((size_t)entries * sizeof(af_keyed)));
     if (g > by_heap)
         g = by_heap;
     if (g > BLOCK_MAX_QUERIES)
@@ -574,11 +593,11 @@ static int by_path(const void *a, const void *b) {
 }
 
 /* log2 of the rows per tile: TILE_BYTES of them, fewer than MAX_TILES tiles */
-static int tile_shift(const af_index_view *v) {
+static int tile_shift(int64_t rows, size_t row_bytes) {
     int shift = 0;
-    while (((size_t)2 << shift) * v->node_size <= TILE_BYTES)
+    while (((size_t)2 << shift) * row_bytes <= TILE_BYTES)
         shift++;
-    while ((v->items.count >> shift) >= MAX_TILES)
+    while ((rows >> shift) >= MAX_TILES)
         shift++;
     return shift;
 }
@@ -610,10 +629,10 @@ static int64_t gather_pairs(const af_searcher *s, scratch *sc, const block_run *
     return m;
 }
 
-/* The pairs by tile of rows (a counting sort). */
-static int sort_pairs(const af_searcher *s, scratch *sc, int64_t n) {
-    int shift = tile_shift(s->v);
-    int64_t tiles = ((s->v->items.count - 1) >> shift) + 1;
+/* The n pairs by tile of their rows (a counting sort), rows of row_bytes from 0 to rows. */
+static int sort_pairs(scratch *sc, int64_t n, int64_t rows, size_t row_bytes) {
+    int shift = tile_shift(rows, row_bytes);
+    int64_t tiles = rows > 0 ? ((rows - 1) >> shift) + 1 : 0;
     shift += PAIR_QUERY_BITS;
     if (grow((void **)&sc->tile_at, &sc->tile_cap, tiles + 1, sizeof *sc->tile_at) < 0 ||
         grow((void **)&sc->sorted, &sc->sorted_cap, n, sizeof *sc->sorted) < 0)
@@ -668,42 +687,209 @@ static void rank_pairs(const af_searcher *s, const scratch *sc, const block_run 
     }
 }
 
+/* The per-query arrays of a block (both, or neither); -1 when out of memory. */
+static int block_arrays(scratch *sc) {
+    if (sc->block_sq)
+        return 0;
+    free(sc->block_heap);
+    sc->block_heap = malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_heap);
+    sc->block_sq = sc->block_heap ? malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_sq) : NULL;
+    return sc->block_sq ? 0 : -1;
+}
+
+/* The exact distances of the n pairs (item slot, place) in sc->pairs into the top k of the
+ * taken queries member[0..taken); -1 when out of memory. */
+static int rank_exact(const af_searcher *s, scratch *sc, const block_run *run,
+                      const int64_t *member, int64_t taken, int64_t n) {
+    const af_index_view *v = s->v;
+    const int k = run->k;
+    if (grow((void **)&sc->heaps, &sc->heaps_cap, taken * k, sizeof *sc->heaps) < 0 ||
+        sort_pairs(sc, n, v->items.count, v->node_size) < 0)
+        return -1;
+    af_topk_heap *heaps = sc->block_heap;
+    for (int64_t m = 0; m < taken; m++) {
+        const void *query = run->queries + (size_t)member[m] * run->row;
+        sc->block_sq[m] = v->metric == AF_ANGULAR ? s->k->dot(query, query, v->dim) : 0.0f;
+        af_topk_heap_reset(&heaps[m], sc->heaps + m * k, k);
+    }
+    rank_pairs(s, sc, run, member, n, sc->block_sq, heaps);
+    for (int64_t m = 0; m < taken; m++)
+        af_topk_heap_drain(&heaps[m], run->out + member[m] * k, k, s->t->larger_first ? -1.0 : 1.0);
+    return 0;
+}
+
 /* The queries member[0..count) (at most BLOCK_MAX_QUERIES) ranked together, in as many blocks
  * as BLOCK_PAIRS needs; returns 0, or -1 - q on a failure at query q (rc: its code). */
 static int64_t search_block(const af_searcher *s, scratch *sc, const block_run *run,
                             const int64_t *member, int64_t count, int *rc) {
-    const af_index_view *v = s->v;
-    const double sign = s->t->larger_first ? -1.0 : 1.0;
-    const int k = run->k;
-    if (!sc->block_sq) { /* both, or neither */
-        free(sc->block_heap);
-        sc->block_heap = malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_heap);
-        sc->block_sq = sc->block_heap ? malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_sq) : NULL;
-        if (!sc->block_sq) {
-            *rc = -2;
-            return -1 - member[0];
-        }
+    if (block_arrays(sc) < 0) {
+        *rc = -2;
+        return -1 - member[0];
     }
-    af_topk_heap *heaps = sc->block_heap;
-    float *q_sq = sc->block_sq;
     while (count > 0) {
         int64_t n = 0;
         int64_t taken = gather_pairs(s, sc, run, member, count, &n, rc);
         if (taken < 0)
             return taken;
-        if (grow((void **)&sc->heaps, &sc->heaps_cap, taken * k, sizeof *sc->heaps) < 0 ||
-            sort_pairs(s, sc, n) < 0) {
+        if (rank_exact(s, sc, run, member, taken, n) < 0) {
             *rc = -2;
             return -1 - member[0];
         }
-        for (int64_t m = 0; m < taken; m++) {
-            const void *query = run->queries + (size_t)member[m] * run->row;
-            q_sq[m] = v->metric == AF_ANGULAR ? s->k->dot(query, query, v->dim) : 0.0f;
-            af_topk_heap_reset(&heaps[m], sc->heaps + m * k, k);
+        member += taken;
+        count -= taken;
+    }
+    return 0;
+}
+
+/* ---- rerank, grouped ----
+ *
+ * The same two passes as nearest_by_codes() then rank_candidates(), for a block of queries at a
+ * time: the block's candidates sorted by code slot (codes sit by slot, in the first tree's leaf
+ * order) for the 8-bit pass, then the kept ones by row for the exact distances (rank_exact).
+ * Per query, the first pass keeps what nearest_by_codes keeps: every usable candidate when the
+ * query met at most `keep`, else the `keep` smallest (code distance, slot), the ones at the
+ * limit distance settled by id. None of it depends on the order of the pairs. */
+
+typedef struct tie_entry {
+    int64_t place, id;
+} tie_entry;
+
+static int by_place_id(const void *a, const void *b) {
+    const tie_entry *x = a, *y = b;
+    if (x->place != y->place)
+        return x->place < y->place ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The block's queries through collect_compact into (slot, place) pairs of usable candidates,
+ * raw[m] = all the candidates query m met (as nearest_by_codes counts them); as gather_pairs. */
+static int64_t gather_slot_pairs(const af_searcher *s, scratch *sc, const block_run *run,
+                                 const int64_t *member, int64_t count, int64_t *raw,
+                                 int64_t *n_pairs, int *rc) {
+    const af_compact *cf = &s->cf;
+    int64_t n = 0, m = 0;
+    for (; m < count && n < BLOCK_PAIRS; m++) {
+        int64_t q = member[m];
+        *rc = collect_compact(s, sc, (const float *)(run->queries + (size_t)q * run->row),
+                              run->search_k);
+        if (*rc == 0 &&
+            grow((void **)&sc->pairs, &sc->pairs_cap, n + sc->n_cand, sizeof *sc->pairs) < 0)
+            *rc = -2;
+        if (*rc != 0) {
+            forget_candidates(0, sc);
+            return -1 - q;
         }
-        rank_pairs(s, sc, run, member, n, q_sq, heaps);
+        int64_t exclude = run->exclude ? run->exclude[q] : AF_NO_NEIGHBOR;
+        uint64_t ex_at = af_node_offset(exclude, s->v->items.first);
+        int64_t ex = exclude >= 0 && ex_at < (uint64_t)cf->n_slots ? cf->slot_of[ex_at] : -1;
+        raw[m] = sc->n_cand;
+        for (int64_t i = 0; i < sc->n_cand; i++)
+            if (af_codes_valid(&cf->codes, sc->cand[i]) && sc->cand[i] != ex)
+                sc->pairs[n++] = (uint64_t)sc->cand[i] << PAIR_QUERY_BITS | (uint64_t)m;
+        forget_candidates(0, sc);
+    }
+    *n_pairs = n;
+    return m;
+}
+
+/* The first pass over the n sorted (slot, place) pairs: code distances into sc->pdist and each
+ * query's heap of `keep` (raw[m] > keep only). */
+static void code_distances(const af_searcher *s, scratch *sc, int64_t n, const int64_t *raw,
+                           int64_t keep, af_topk_heap *near) {
+    const af_codes *c = &s->cf.codes;
+    uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
+        s->v->metric == AF_MANHATTAN ? s->k->l1_u8 : s->k->l2sq_u8;
+    const uint64_t place_mask = ((uint64_t)1 << PAIR_QUERY_BITS) - 1;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t slot = (int64_t)(sc->sorted[i] >> PAIR_QUERY_BITS);
+        int64_t m = (int64_t)(sc->sorted[i] & place_mask);
+        double d =
+            (double)dist(af_codes_of(c, slot), sc->qcodes + (size_t)m * (size_t)c->dim, c->dim);
+        sc->pdist[i] = d;
+        if (raw[m] > keep && af_topk_heap_accepts(&near[m], d, slot))
+            af_topk_heap_push(&near[m], d, slot);
+    }
+}
+
+/* The kept candidates of the taken queries as (item slot, place) pairs in sc->pairs; returns
+ * how many, or -1 when out of memory. */
+static int64_t kept_pairs(const af_searcher *s, scratch *sc, int64_t n, const int64_t *raw,
+                          int64_t keep, const af_topk_heap *near) {
+    const af_compact *cf = &s->cf;
+    const int64_t first = s->v->items.first;
+    const uint64_t place_mask = ((uint64_t)1 << PAIR_QUERY_BITS) - 1;
+    int64_t out = 0, n_tie = 0; /* at most the n gathered pairs: sc->pairs holds them */
+    /* a query with at most `keep` candidates, or fewer usable ones: all of them; else those
+     * below its limit, and the ones at it kept aside */
+    for (int64_t i = 0; i < n; i++) {
+        int64_t slot = (int64_t)(sc->sorted[i] >> PAIR_QUERY_BITS);
+        int64_t m = (int64_t)(sc->sorted[i] & place_mask);
+        int all = raw[m] <= keep || near[m].size < keep;
+        double limit = all ? 0 : near[m].e[0].key;
+        if (all || sc->pdist[i] < limit) {
+            sc->pairs[out++] =
+                af_node_offset(cf->id_of[slot], first) << PAIR_QUERY_BITS | (uint64_t)m;
+        } else if (sc->pdist[i] == limit) {
+            if (grow((void **)&sc->ties, &sc->ties_cap, n_tie + 1, sizeof *sc->ties) < 0)
+                return -1;
+            sc->ties[n_tie++] = (tie_entry){m, cf->id_of[slot]};
+        }
+    }
+    /* each query's ties by id, the smallest filling what is left of its `keep` */
+    if (n_tie > 1)
+        qsort(sc->ties, (size_t)n_tie, sizeof *sc->ties, by_place_id);
+    for (int64_t i = 0; i < n_tie;) {
+        int64_t m = sc->ties[i].place, below = near[m].size, at = 0;
+        for (int j = 0; j < near[m].size; j++)
+            below -= near[m].e[j].key == near[m].e[0].key;
+        for (; i < n_tie && sc->ties[i].place == m; i++)
+            if (below + at++ < keep)
+                sc->pairs[out++] =
+                    af_node_offset(sc->ties[i].id, first) << PAIR_QUERY_BITS | (uint64_t)m;
+    }
+    return out;
+}
+
+/* search_block with rerank `keep`. */
+static int64_t rerank_block(const af_searcher *s, scratch *sc, const block_run *run,
+                            const int64_t *member, int64_t count, int64_t keep, int *rc) {
+    const af_codes *c = &s->cf.codes;
+    if (block_arrays(sc) < 0 ||
+        (!sc->block_raw && !(sc->block_raw = malloc(BLOCK_MAX_QUERIES * sizeof(int64_t))))) {
+        *rc = -2;
+        return -1 - member[0];
+    }
+    af_topk_heap *near = sc->block_heap;
+    while (count > 0) {
+        int64_t n = 0;
+        int64_t taken = gather_slot_pairs(s, sc, run, member, count, sc->block_raw, &n, rc);
+        if (taken < 0)
+            return taken;
+        int64_t heaps = 0; /* only a query that met more than `keep` needs one */
         for (int64_t m = 0; m < taken; m++)
-            af_topk_heap_drain(&heaps[m], run->out + member[m] * k, k, sign);
+            heaps += sc->block_raw[m] > keep;
+        int failed = grow((void **)&sc->qcodes, &sc->qcodes_cap, taken * c->dim, 1) < 0 ||
+                     grow((void **)&sc->near_all, &sc->near_all_cap, heaps * keep,
+                          sizeof *sc->near_all) < 0 ||
+                     grow((void **)&sc->pdist, &sc->pdist_cap, n, sizeof *sc->pdist) < 0 ||
+                     sort_pairs(sc, n, s->cf.n_slots, (size_t)c->dim) < 0;
+        int64_t n_kept = -1;
+        if (!failed) {
+            af_keyed *next = sc->near_all;
+            for (int64_t m = 0; m < taken; m++) {
+                af_codes_encode(c, (const float *)(run->queries + (size_t)member[m] * run->row),
+                                sc->qcodes + (size_t)m * (size_t)c->dim);
+                int big = sc->block_raw[m] > keep;
+                af_topk_heap_reset(&near[m], big ? next : NULL, big ? (int)keep : 0);
+                next += big ? keep : 0;
+            }
+            code_distances(s, sc, n, sc->block_raw, keep, near);
+            n_kept = kept_pairs(s, sc, n, sc->block_raw, keep, near);
+        }
+        if (n_kept < 0 || rank_exact(s, sc, run, member, taken, n_kept) < 0) {
+            *rc = -2;
+            return -1 - member[0];
+        }
         member += taken;
         count -= taken;
     }
@@ -786,11 +972,11 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
         return -1;
     int failed = 0;
     int64_t bad_query = -1, bad_from = -1, bad_id = -1;
-    /* Without rerank, queries go in blocks whose rows are read together (search_block); the
-     * rerank pass reads 8-bit codes, a quarter of the bytes, one query at a time. */
+    /* Many queries go in blocks whose rows (or codes) are read together (search_block,
+     * rerank_block); a few, one at a time. */
     int64_t unit = 1, *order = NULL;
     block_run run = {queries, row, exclude, search_k, k, out};
-    if (p->rerank == 0 && n_query >= BLOCK_MIN_QUERIES &&
+    if (n_query >= BLOCK_MIN_QUERIES &&
         s->v->items.count < ((int64_t)1 << (62 - PAIR_QUERY_BITS))) {
         order = malloc((size_t)n_query * sizeof *order);
         if (!order || order_by_path(s, &run, n_query, order) != 0) {
@@ -798,7 +984,7 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
             return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld queries",
                            (long long)n_query);
         }
-        unit = block_queries(s, k);
+        unit = block_queries(s, k, p->rerank);
     }
     int64_t n_units = (n_query + unit - 1) / unit;
     int chunk = order ? 1 : 8;
@@ -810,7 +996,9 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
             int64_t q0 = u * unit, n = q0 + unit < n_query ? unit : n_query - q0, q = q0;
             int rc = 0;
             if (order) {
-                int64_t at = search_block(s, sc, &run, order + q0, n, &rc);
+                int64_t at = p->rerank > 0
+                                 ? rerank_block(s, sc, &run, order + q0, n, p->rerank, &rc)
+                                 : search_block(s, sc, &run, order + q0, n, &rc);
                 q = at < 0 ? -1 - at : q0;
             } else {
                 rc = search_one(s, sc, (const unsigned char *)queries + (size_t)q0 * row, k,
