@@ -7,9 +7,10 @@
  * go through a bounded heap. With rerank R the search runs on the compact copy of the forest
  * (af_compact.h: 8-bit planes, trees depth first, items numbered by slot in leaf order), and a
  * first pass over 8-bit codes keeps the R nearest candidates (another bounded heap, on (code
- * distance, id)); only those get exact distances. A run of many queries takes its distances
- * block by block, in the order of the rows' (or codes') addresses (search_block, rerank_block
- * below), with the same answers. Per-thread scratch lives in the searcher and is reused. */
+ * distance, id), the candidates at its limit settled by id); only those get exact distances.
+ * Queries are searched in blocks that take their distances in the order of the rows' (or
+ * codes') addresses (search_block, rerank_block below): a block of one query, or of many, gives
+ * the same answers. Per-thread scratch lives in the searcher and is reused. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +32,8 @@ typedef struct scratch {
     int64_t pq64_cap;
     int64_t *cand;
     int64_t n_cand, cand_cap;
-    uint64_t *seen; /* one bit per mapped item */
-    af_keyed *top;
-    int top_cap;
-    /* rerank: the first pass's heap, the query's code, the candidates it keeps (ids), and a
-     * split's plane back in floats */
-    af_keyed *near;
-    int64_t near_cap;
-    uint8_t *qcode;
-    int64_t *kept;
-    float *plane;
-    double *cdist; /* by candidate: its code distance */
-    int64_t *tie;  /* ids at the first pass's distance limit */
-    int64_t cdist_cap;
+    uint64_t *seen;           /* one bit per mapped item */
+    float *plane;             /* rerank: a split's 8-bit plane back in floats */
     int64_t bad_from, bad_id; /* a node id that is not mapped, and who pointed to it */
     /* a block of queries ranked together (search_block): its (row, query) pairs as collected
      * and as sorted by tile of rows, the sort's counters, and the queries' heaps */
@@ -53,11 +43,14 @@ typedef struct scratch {
     int64_t tile_cap;
     af_keyed *heaps; /* k entries per query of the block */
     int64_t heaps_cap;
-    af_topk_heap *block_heap; /* per query of the block: its heap, and dot(q, q) for angular */
+    /* per query of the block: its heap, dot(q, q) for angular, and with rerank the candidates
+     * it met (block_cap queries) */
+    af_topk_heap *block_heap;
     float *block_sq;
-    /* the same with rerank: per query, the candidates it met, its code and its first-pass
-     * heap; per sorted pair, its code distance; the candidates at a query's limit */
     int64_t *block_raw;
+    int64_t block_cap;
+    /* with rerank: per query its code and its first-pass heap; per sorted pair, its code
+     * distance; the candidates at a query's limit */
     uint8_t *qcodes;
     int64_t qcodes_cap;
     af_keyed *near_all;
@@ -86,13 +79,7 @@ void af_searcher_free(af_searcher *s) {
         free(s->sc[i].pq64);
         free(s->sc[i].cand);
         free(s->sc[i].seen);
-        free(s->sc[i].top);
-        free(s->sc[i].near);
-        free(s->sc[i].qcode);
-        free(s->sc[i].kept);
         free(s->sc[i].plane);
-        free(s->sc[i].cdist);
-        free(s->sc[i].tie);
         free(s->sc[i].pairs);
         free(s->sc[i].sorted);
         free(s->sc[i].tile_at);
@@ -319,22 +306,6 @@ static uint64_t pq64_pop(scratch *sc) {
     return top;
 }
 
-/* The first pass's arrays by candidate follow the candidate list's capacity. */
-static int grow_first_pass(scratch *sc) {
-    if (sc->cdist_cap >= sc->cand_cap)
-        return 0;
-    double *d = realloc(sc->cdist, (size_t)sc->cand_cap * sizeof *d);
-    if (d)
-        sc->cdist = d;
-    int64_t *t = realloc(sc->tie, (size_t)sc->cand_cap * sizeof *t);
-    if (t)
-        sc->tie = t;
-    if (!d || !t)
-        return -1;
-    sc->cdist_cap = sc->cand_cap;
-    return 0;
-}
-
 /* collect() over the compact copy (af_compact.h): the same best-first order on 8-bit planes,
  * candidates as slots. The copy was checked when built, so nothing here can be out of range. */
 static int collect_compact(const af_searcher *s, scratch *sc, const float *query,
@@ -355,8 +326,7 @@ static int collect_compact(const af_searcher *s, scratch *sc, const float *query
         if (af_compact_is_leaf(ref)) {
             const af_compact_leaf *leaf = af_compact_at(cf, ref);
             if (grow((void **)&sc->cand, &sc->cand_cap, sc->n_cand + leaf->n_slot,
-                     sizeof *sc->cand) < 0 ||
-                grow_first_pass(sc) < 0)
+                     sizeof *sc->cand) < 0)
                 return -2;
             for (int32_t c = 0; c < leaf->n_slot; c++)
                 note_once(sc, leaf->slot[c], leaf->slot[c]);
@@ -392,128 +362,6 @@ static void forget_candidates(int64_t first, scratch *sc) {
     }
 }
 
-static int by_id(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The first pass of rerank over the candidate slots: the `keep` nearest the query by their
- * 8-bit codes, ties to the smaller id, as ids into sc->kept; returns how many (fewer when fewer
- * are items). The heap orders by (distance, slot), which needs no id; the candidates at the
- * kept distance limit are then settled by id, which also makes the answer independent of the
- * slot order. */
-static int64_t nearest_by_codes(const af_searcher *s, scratch *sc, const void *query, int64_t keep,
-                                int64_t exclude) {
-    const af_compact *cf = &s->cf;
-    const af_codes *c = &cf->codes;
-    uint64_t ex_at = af_node_offset(exclude, s->v->items.first);
-    int64_t ex = exclude >= 0 && ex_at < (uint64_t)cf->n_slots ? cf->slot_of[ex_at] : -1;
-    if (sc->n_cand <= keep) {
-        int64_t n = 0;
-        for (int64_t i = 0; i < sc->n_cand; i++)
-            if (af_codes_valid(c, sc->cand[i]) && sc->cand[i] != ex)
-                sc->kept[n++] = cf->id_of[sc->cand[i]];
-        return n;
-    }
-    uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
-        s->v->metric == AF_MANHATTAN ? s->k->l1_u8 : s->k->l2sq_u8;
-    af_codes_encode(c, query, sc->qcode);
-    af_topk_heap h;
-    af_topk_heap_reset(&h, sc->near, (int)keep);
-    enum { AHEAD = 8 };
-    for (int64_t i = 0; i < sc->n_cand; i++) {
-        if (i + AHEAD < sc->n_cand) { /* ask for the codes early */
-            const uint8_t *next = af_codes_of(c, sc->cand[i + AHEAD]);
-            for (int line = 0; line < c->dim; line += 64)
-                __builtin_prefetch(next + line);
-        }
-        int64_t slot = sc->cand[i];
-        sc->cdist[i] = INFINITY; /* not an item, or excluded */
-        if (!af_codes_valid(c, slot) || slot == ex)
-            continue;
-        double d = (double)dist(af_codes_of(c, slot), sc->qcode, c->dim);
-        sc->cdist[i] = d;
-        if (af_topk_heap_accepts(&h, d, slot))
-            af_topk_heap_push(&h, d, slot);
-    }
-    int64_t n = 0;
-    if (h.size < keep) { /* every item among the candidates */
-        for (int i = 0; i < h.size; i++)
-            sc->kept[n++] = cf->id_of[h.e[i].id];
-        return n;
-    }
-    double limit = h.e[0].key; /* the worst kept distance */
-    for (int i = 0; i < h.size; i++)
-        if (h.e[i].key < limit)
-            sc->kept[n++] = cf->id_of[h.e[i].id];
-    /* all the candidates at the limit, by id; the smallest fill what is left */
-    int64_t n_tie = 0;
-    for (int64_t i = 0; i < sc->n_cand; i++)
-        if (sc->cdist[i] == limit)
-            sc->tie[n_tie++] = cf->id_of[sc->cand[i]];
-    if (n_tie > keep - n)
-        qsort(sc->tie, (size_t)n_tie, sizeof *sc->tie, by_id);
-    for (int64_t i = 0; n < keep; i++)
-        sc->kept[n++] = sc->tie[i];
-    return n;
-}
-
-/* Exact distances of the candidates (or, with rerank, of those the first pass kept) into the
- * top k, four per kernel call (same values, pushed in the same order as one at a time). */
-static void rank_candidates(const af_searcher *s, scratch *sc, const void *query, int k,
-                            int64_t rerank, int64_t exclude, af_neighbor *out) {
-    const af_index_view *v = s->v;
-    const size_t sz = v->node_size, off_v = s->t->off_vector;
-    const int angular = v->metric == AF_ANGULAR;
-    const double sign = s->t->larger_first ? -1.0 : 1.0;
-    float q_sq = angular ? s->k->dot(query, query, v->dim) : 0.0f;
-    const unsigned char *items = v->items.base;
-    const int64_t *list = sc->cand;
-    int64_t n_list = sc->n_cand;
-    if (rerank > 0) {
-        n_list = nearest_by_codes(s, sc, query, rerank, exclude);
-        list = sc->kept;
-    }
-    af_topk_heap h;
-    af_topk_heap_reset(&h, sc->top, k);
-    enum { AHEAD = 8 };
-    const void *vec[4];
-    float item_sq[4];
-    int64_t ids[4];
-    int m = 0;
-    for (int64_t i = -AHEAD; i <= n_list; i++) {
-        if (i + AHEAD < n_list) { /* the first lines of the node AHEAD candidates on */
-            const unsigned char *next = items + (size_t)(list[i + AHEAD] - v->items.first) * sz;
-            for (size_t line = 0; line < sz && line < 256; line += 64)
-                __builtin_prefetch(next + line);
-        }
-        if (i >= 0 && i < n_list) {
-            int64_t id = list[i];
-            const unsigned char *node = items + (size_t)(id - v->items.first) * sz;
-            /* not the excluded row, nor a row left out of the index */
-            if (id != exclude && af_node_ndesc(s->t, node) == 1) {
-                vec[m] = node + off_v;
-                item_sq[m] = angular ? af_get_f32(node, s->t->off_scalar) : 0.0f;
-                ids[m++] = id;
-            }
-        }
-        if (m == 4 || (i == n_list && m > 0)) {
-            for (int j = m; j < 4; j++) { /* a short last group repeats its first */
-                vec[j] = vec[0];
-                item_sq[j] = item_sq[0];
-            }
-            const void *qv[4] = {query, query, query, query};
-            const float qs[4] = {q_sq, q_sq, q_sq, q_sq};
-            double d[4];
-            s->t->distance4(qv, qs, vec, item_sq, v->dim, s->k, d);
-            for (int j = 0; j < m; j++)
-                af_topk_heap_push(&h, sign * d[j], ids[j]);
-            m = 0;
-        }
-    }
-    af_topk_heap_drain(&h, out, k, sign);
-}
-
 /* ---- ranking a block of queries together ----
  *
  * One query's candidates are rows scattered over the shard, and reading them one query at a
@@ -527,12 +375,13 @@ static void rank_candidates(const af_searcher *s, scratch *sc, const void *query
  *    per block however many of its queries met it.
  * Each distance goes into its query's heap. A heap's content does not depend on the order of its
  * pushes (distinct ids, ordered by (distance, id)) and the pair kernels match the others to the
- * bit, so the answers are those of one query at a time, whatever the blocks. */
+ * bit, so the answers are the same whatever the blocks. A call of fewer than BLOCK_MIN_QUERIES
+ * makes each query a block of its own: its rows are still read in address order. */
 
 enum {
     BLOCK_QUERY_BYTES = 1 << 20, /* a block's query vectors: L2-sized */
     BLOCK_MAX_QUERIES = 1 << 12,
-    BLOCK_MIN_QUERIES = 32,     /* below it, one query at a time */
+    BLOCK_MIN_QUERIES = 32,     /* below it, a block per query */
     BLOCK_PAIRS = 1 << 17,      /* a block ends when it holds this many pairs */
     BLOCK_HEAP_BYTES = 1 << 20, /* the block's heaps (k entries each) */
     TILE_BYTES = 1 << 18,       /* rows read together */
@@ -660,7 +509,13 @@ static void rank_pairs(const af_searcher *s, const scratch *sc, const block_run 
     float qs[4], item_sq[4];
     int64_t place[4], ids[4];
     int m = 0;
+    enum { AHEAD = 8 };
     for (int64_t i = 0; i <= n; i++) {
+        if (i + AHEAD < n) { /* the first lines of the row AHEAD pairs on */
+            const unsigned char *next = items + (sc->sorted[i + AHEAD] >> PAIR_QUERY_BITS) * sz;
+            for (size_t line = 0; line < sz && line < 256; line += 64)
+                __builtin_prefetch(next + line);
+        }
         if (i < n) {
             uint64_t slot = sc->sorted[i] >> PAIR_QUERY_BITS;
             const unsigned char *node = items + slot * sz;
@@ -687,14 +542,23 @@ static void rank_pairs(const af_searcher *s, const scratch *sc, const block_run 
     }
 }
 
-/* The per-query arrays of a block (both, or neither); -1 when out of memory. */
-static int block_arrays(scratch *sc) {
-    if (sc->block_sq)
+/* The per-query arrays for a block of `count` queries; -1 when out of memory. */
+static int block_arrays(scratch *sc, int64_t count) {
+    if (count <= sc->block_cap)
         return 0;
-    free(sc->block_heap);
-    sc->block_heap = malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_heap);
-    sc->block_sq = sc->block_heap ? malloc(BLOCK_MAX_QUERIES * sizeof *sc->block_sq) : NULL;
-    return sc->block_sq ? 0 : -1;
+    af_topk_heap *heap = realloc(sc->block_heap, (size_t)count * sizeof *heap);
+    if (heap)
+        sc->block_heap = heap;
+    float *sq = realloc(sc->block_sq, (size_t)count * sizeof *sq);
+    if (sq)
+        sc->block_sq = sq;
+    int64_t *raw = realloc(sc->block_raw, (size_t)count * sizeof *raw);
+    if (raw)
+        sc->block_raw = raw;
+    if (!heap || !sq || !raw)
+        return -1;
+    sc->block_cap = count;
+    return 0;
 }
 
 /* The exact distances of the n pairs (item slot, place) in sc->pairs into the top k of the
@@ -722,7 +586,7 @@ static int rank_exact(const af_searcher *s, scratch *sc, const block_run *run,
  * as BLOCK_PAIRS needs; returns 0, or -1 - q on a failure at query q (rc: its code). */
 static int64_t search_block(const af_searcher *s, scratch *sc, const block_run *run,
                             const int64_t *member, int64_t count, int *rc) {
-    if (block_arrays(sc) < 0) {
+    if (block_arrays(sc, count) < 0) {
         *rc = -2;
         return -1 - member[0];
     }
@@ -743,12 +607,12 @@ static int64_t search_block(const af_searcher *s, scratch *sc, const block_run *
 
 /* ---- rerank, grouped ----
  *
- * The same two passes as nearest_by_codes() then rank_candidates(), for a block of queries at a
- * time: the block's candidates sorted by code slot (codes sit by slot, in the first tree's leaf
- * order) for the 8-bit pass, then the kept ones by row for the exact distances (rank_exact).
- * Per query, the first pass keeps what nearest_by_codes keeps: every usable candidate when the
- * query met at most `keep`, else the `keep` smallest (code distance, slot), the ones at the
- * limit distance settled by id. None of it depends on the order of the pairs. */
+ * Two passes, for a block of queries at a time: the block's candidates sorted by code slot
+ * (codes sit by slot, in the first tree's leaf order) for the 8-bit pass, then the kept ones by
+ * row for the exact distances (rank_exact). Per query, the first pass keeps every usable
+ * candidate when the query met at most `keep` (the exact pass would rank them all anyway), else
+ * the `keep` smallest (code distance, slot), the ones at the limit distance settled by id. None
+ * of it depends on the order of the pairs. */
 
 typedef struct tie_entry {
     int64_t place, id;
@@ -762,7 +626,7 @@ static int by_place_id(const void *a, const void *b) {
 }
 
 /* The block's queries through collect_compact into (slot, place) pairs of usable candidates,
- * raw[m] = all the candidates query m met (as nearest_by_codes counts them); as gather_pairs. */
+ * raw[m] = all the candidates query m met (usable or not); as gather_pairs. */
 static int64_t gather_slot_pairs(const af_searcher *s, scratch *sc, const block_run *run,
                                  const int64_t *member, int64_t count, int64_t *raw,
                                  int64_t *n_pairs, int *rc) {
@@ -800,7 +664,14 @@ static void code_distances(const af_searcher *s, scratch *sc, int64_t n, const i
     uint64_t (*dist)(const uint8_t *, const uint8_t *, int) =
         s->v->metric == AF_MANHATTAN ? s->k->l1_u8 : s->k->l2sq_u8;
     const uint64_t place_mask = ((uint64_t)1 << PAIR_QUERY_BITS) - 1;
+    enum { AHEAD = 8 };
     for (int64_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) { /* the code AHEAD pairs on */
+            const uint8_t *next =
+                af_codes_of(c, (int64_t)(sc->sorted[i + AHEAD] >> PAIR_QUERY_BITS));
+            for (int line = 0; line < c->dim; line += 64)
+                __builtin_prefetch(next + line);
+        }
         int64_t slot = (int64_t)(sc->sorted[i] >> PAIR_QUERY_BITS);
         int64_t m = (int64_t)(sc->sorted[i] & place_mask);
         double d =
@@ -854,8 +725,7 @@ static int64_t kept_pairs(const af_searcher *s, scratch *sc, int64_t n, const in
 static int64_t rerank_block(const af_searcher *s, scratch *sc, const block_run *run,
                             const int64_t *member, int64_t count, int64_t keep, int *rc) {
     const af_codes *c = &s->cf.codes;
-    if (block_arrays(sc) < 0 ||
-        (!sc->block_raw && !(sc->block_raw = malloc(BLOCK_MAX_QUERIES * sizeof(int64_t))))) {
+    if (block_arrays(sc, count) < 0) {
         *rc = -2;
         return -1 - member[0];
     }
@@ -912,16 +782,7 @@ static int order_by_path(const af_searcher *s, const block_run *run, int64_t n_q
     return 0;
 }
 
-static int search_one(const af_searcher *s, scratch *sc, const void *query, int k, int64_t search_k,
-                      int64_t rerank, int64_t exclude, af_neighbor *out) {
-    int rc = rerank > 0 ? collect_compact(s, sc, query, search_k) : collect(s, sc, query, search_k);
-    if (rc == 0)
-        rank_candidates(s, sc, query, k, rerank, exclude, out);
-    forget_candidates(rerank > 0 ? 0 : s->v->items.first, sc);
-    return rc;
-}
-
-/* Codes for the view (once) and each thread's first-pass scratch for `rerank` candidates. */
+/* The compact copy for the view (once) and each thread's plane for its descent. */
 static int prepare_rerank(af_searcher *s, int64_t rerank, af_error *err) {
     if (s->v->metric != AF_EUCLIDEAN && s->v->metric != AF_MANHATTAN)
         return af_fail(err, AF_E_CONFIG,
@@ -934,20 +795,10 @@ static int prepare_rerank(af_searcher *s, int64_t rerank, af_error *err) {
             return -1;
         s->has_compact = 1;
     }
-    for (int i = 0; i < s->threads; i++) {
-        scratch *sc = &s->sc[i];
-        if (sc->near_cap >= rerank)
-            continue;
-        free(sc->near), free(sc->qcode), free(sc->kept), free(sc->plane);
-        sc->near = malloc((size_t)rerank * sizeof *sc->near);
-        sc->qcode = malloc((size_t)s->v->dim);
-        sc->kept = malloc((size_t)rerank * sizeof *sc->kept);
-        sc->plane = malloc((size_t)s->v->dim * sizeof *sc->plane);
-        sc->near_cap = sc->near && sc->qcode && sc->kept && sc->plane ? rerank : 0;
-        if (!sc->near_cap)
+    for (int i = 0; i < s->threads; i++)
+        if (!s->sc[i].plane && !(s->sc[i].plane = malloc((size_t)s->v->dim * sizeof(float))))
             return af_fail(err, AF_E_INTERNAL, "search: out of memory for rerank %lld",
                            (long long)rerank);
-    }
     return 0;
 }
 
@@ -958,52 +809,45 @@ int af_searcher_run(af_searcher *s, const void *queries, int64_t n_query, const 
     int k = p->k;
     int64_t search_k = p->search_k > 0 ? p->search_k : s->v->n_roots * k;
     size_t row = (size_t)s->v->dim * s->t->elem_size;
-    for (int i = 0; i < s->threads; i++) {
-        scratch *sc = &s->sc[i];
-        if (sc->top_cap < k) {
-            free(sc->top);
-            sc->top = malloc((size_t)k * sizeof *sc->top);
-            sc->top_cap = sc->top ? k : 0;
-            if (!sc->top)
-                return af_fail(err, AF_E_INTERNAL, "search: out of memory for k = %d", k);
-        }
-    }
     if (p->rerank > 0 && prepare_rerank(s, p->rerank, err) != 0)
         return -1;
+    /* A pair holds its row's slot above PAIR_QUERY_BITS bits: 2^50 items would be petabytes of
+     * nodes, more than any mapping holds. */
+    if (s->v->items.count >= ((int64_t)1 << (62 - PAIR_QUERY_BITS)))
+        return af_fail(err, AF_E_INPUT, "search: %lld items in one view, more than 2^%d",
+                       (long long)s->v->items.count, 62 - PAIR_QUERY_BITS);
+    if (n_query <= 0)
+        return 0;
     int failed = 0;
     int64_t bad_query = -1, bad_from = -1, bad_id = -1;
-    /* Many queries go in blocks whose rows (or codes) are read together (search_block,
-     * rerank_block); a few, one at a time. */
-    int64_t unit = 1, *order = NULL;
+    /* Queries go in blocks whose rows (or codes) are read together (search_block,
+     * rerank_block): many, ordered by their paths; a few, each a block of its own. */
+    int64_t unit = 1, *order = malloc((size_t)n_query * sizeof *order);
     block_run run = {queries, row, exclude, search_k, k, out};
-    if (n_query >= BLOCK_MIN_QUERIES &&
-        s->v->items.count < ((int64_t)1 << (62 - PAIR_QUERY_BITS))) {
-        order = malloc((size_t)n_query * sizeof *order);
-        if (!order || order_by_path(s, &run, n_query, order) != 0) {
+    if (order && n_query >= BLOCK_MIN_QUERIES) {
+        if (order_by_path(s, &run, n_query, order) != 0) {
             free(order);
-            return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld queries",
-                           (long long)n_query);
+            order = NULL;
         }
         unit = block_queries(s, k, p->rerank);
+    } else if (order) {
+        for (int64_t q = 0; q < n_query; q++)
+            order[q] = q;
     }
+    if (!order)
+        return af_fail(err, AF_E_INTERNAL, "search: out of memory for %lld queries",
+                       (long long)n_query);
     int64_t n_units = (n_query + unit - 1) / unit;
-    int chunk = order ? 1 : 8;
 #pragma omp parallel num_threads(s->threads)
     {
         scratch *sc = &s->sc[omp_get_thread_num()];
-#pragma omp for schedule(dynamic, chunk)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t u = 0; u < n_units; u++) {
-            int64_t q0 = u * unit, n = q0 + unit < n_query ? unit : n_query - q0, q = q0;
+            int64_t q0 = u * unit, n = q0 + unit < n_query ? unit : n_query - q0;
             int rc = 0;
-            if (order) {
-                int64_t at = p->rerank > 0
-                                 ? rerank_block(s, sc, &run, order + q0, n, p->rerank, &rc)
-                                 : search_block(s, sc, &run, order + q0, n, &rc);
-                q = at < 0 ? -1 - at : q0;
-            } else {
-                rc = search_one(s, sc, (const unsigned char *)queries + (size_t)q0 * row, k,
-                                search_k, p->rerank, exclude ? exclude[q0] : -1, out + q0 * k);
-            }
+            int64_t at = p->rerank > 0 ? rerank_block(s, sc, &run, order + q0, n, p->rerank, &rc)
+                                       : search_block(s, sc, &run, order + q0, n, &rc);
+            int64_t q = at < 0 ? -1 - at : q0;
             if (rc < 0) {
 #pragma omp critical(af_search_failure)
                 if (!failed || q < bad_query) {
