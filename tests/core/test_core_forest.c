@@ -178,12 +178,13 @@ static void build_same(af_build_params p, const void *data, int64_t n, const uns
 /* The level-by-level batch builder makes exactly the depth-first builder's trees: plain,
  * with NA rows skipped, with a small leaf size, and on all-equal rows (the coin-flip path);
  * level passes all the way down (depth_first_bytes 1), subtrees finished depth first from
- * several sizes on, and the default. */
+ * several sizes on (2688 bytes: 56 rows of 12 floats, right at four leaves of 14), and the
+ * default. */
 static void batched_equals_depth_first(void **state) {
     (void)state;
     /* {tree_batch, threads, depth_first_bytes} */
     const int batches[][3] = {{0, 1, 1},    {0, 2, 1},   {3, 2, 1},     {7, 1, 1}, {16, 4, 1},
-                              {0, 2, 3000}, {5, 1, 800}, {3, 2, 20000}, {0, 2, 0}};
+                              {0, 2, 3000}, {5, 1, 800}, {3, 2, 20000}, {0, 2, 0}, {4, 1, 2688}};
     for (int m = 0; m < AF_METRIC_COUNT; m++) {
         int dim = m == AF_HAMMING ? 2 : 12;
         int64_t n = 1500;
