@@ -118,8 +118,10 @@ const af_kernels *af_kernels_for(af_simd_level level) {
     case AF_SIMD_PORTABLE:
         return &portable;
     case AF_SIMD_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? &af_kernels_avx2
-                                                                                  : NULL;
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                       __builtin_cpu_supports("popcnt")
+                   ? &af_kernels_avx2
+                   : NULL;
     case AF_SIMD_AVX512: /* F and BW (the 8-bit kernels): every AVX-512 CPU but Xeon Phi */
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                        __builtin_cpu_supports("popcnt")

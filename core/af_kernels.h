@@ -1,7 +1,7 @@
-/* af_kernels: the distance kernels, in a portable version and AVX2 / AVX-512 versions chosen
- * at run time. All versions add in the same order (16 partial sums, then a fixed pairwise
- * reduction, no fused multiply-add), so they return bit-identical results and an index does
- * not depend on the CPU that built it. */
+/* af_kernels: the distance kernels, in a portable version and AVX2 (with FMA) / AVX-512
+ * versions chosen at run time. All versions add in the same order (16 partial sums, then a
+ * fixed pairwise reduction, no multiply fused with an add), so they return bit-identical
+ * results and an index does not depend on the CPU that built it. */
 #ifndef AF_KERNELS_H
 #define AF_KERNELS_H
 

@@ -1,13 +1,14 @@
 /* af_kernels_x86: AVX2 and AVX-512 kernels, compiled through target attributes so the build
  * needs no -march flag; af_kernels_for() only hands them out when the CPU has the features.
- * They keep the portable kernels' order of additions (af_kernels_impl.h) and use no fused
- * multiply-add, so every set returns the same bits. */
+ * They keep the portable kernels' order of additions (af_kernels_impl.h) and fuse no multiply
+ * with an add, so every set returns the same bits; the one fused multiply-add, in the
+ * two-means division (div_count8), computes an exact remainder. */
 #include <immintrin.h>
 #include <stdint.h>
 
 #include "af_kernels_impl.h"
 
-#define AVX2 __attribute__((target("avx2,popcnt")))
+#define AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx2,popcnt")))
 
 /* ---- AVX2: partial sums 0-7 in lo, 8-15 in hi. ---- */
@@ -72,40 +73,55 @@ AVX2 static uint64_t hamming_popcnt(const uint64_t *x, const uint64_t *y, int n)
     return a + b;
 }
 
-/* t / c1 for a whole number c1 = count + 1 <= RECIPROCAL_MAX, without a division: t times the
- * double reciprocal of c1, rounded to float, is the correctly rounded quotient. The double
- * product is within 2^-52 of t / c1 (relative), and t / c1 is never within 2^-25 / c1 of a
- * point halfway between two floats (t is a float and c1 a whole number, so t - c1 * midpoint is
- * a non-zero multiple of half the floats' spacing), so both round to the same float. A vector
- * division costs 10-20 cycles; this, a few. Two-means divides by its step count (at most 201). */
-#define RECIPROCAL_MAX (1 << 20)
+/* t / c1, correctly rounded, for a whole number c1 = count + 1 <= DIVISOR_MAX, without a
+ * division (10-20 cycles a vector; two-means divides at every step, by its step count, at most
+ * 201): q0 = t * r with r the float reciprocal of c1 is within an ulp or so of t / c1; the
+ * remainder e = q0 * c1 - t is exact in one fused multiply-add (a multiple of q0's ulp, and
+ * small); q0 - e * r, rounded once, is then the correctly rounded quotient. That last step is
+ * the classic division correction (Markstein), checked here exhaustively rather than taken on
+ * trust: bench/check_pull_division.c compares it with IEEE division for every c1 up to
+ * DIVISOR_MAX and every float t of [1, 2), of the binade below the largest float, and of
+ * [2^-100, 2^-92), both signs. Every other t from 2^-100 up is one of those times a power of
+ * two, which scales every step alike. Below 2^-100 (results near the subnormals, where rounding
+ * loses bits and the scaling argument ends), and for infinities and NaNs, the lanes divide. */
+#define DIVISOR_MAX 256
+#define TINY_BITS 0x0d800000u     /* 2^-100 */
+#define INFINITY_BITS 0x7f800000u /* the smallest exponent field of infinities and NaNs */
 
-AVX2 static inline __m256 div_count8(__m256 t, __m256d r) {
-    __m128 lo = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)), r));
-    __m128 hi = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)), r));
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+AVX2 static inline __m256 div_count8(__m256 t, __m256 c1, __m256 r) {
+    __m256 q0 = _mm256_mul_ps(t, r);
+    __m256 q = _mm256_fnmadd_ps(_mm256_fmsub_ps(q0, c1, t), r, q0);
+    /* lanes whose |t| is in (0, 2^-100) or not finite: compare magnitudes as integers */
+    __m256i mag = _mm256_and_si256(_mm256_castps_si256(t), _mm256_set1_epi32(0x7fffffff));
+    __m256i tiny = _mm256_andnot_si256(_mm256_cmpeq_epi32(mag, _mm256_setzero_si256()),
+                                       _mm256_cmpgt_epi32(_mm256_set1_epi32((int)TINY_BITS), mag));
+    __m256i wild = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32((int)INFINITY_BITS - 1));
+    __m256 odd = _mm256_castsi256_ps(_mm256_or_si256(tiny, wild));
+    if (_mm256_movemask_ps(odd))
+        q = _mm256_blendv_ps(q, _mm256_div_ps(t, c1), odd);
+    return q;
 }
 
 /* Each element by itself (IEEE-exact operations), so any width gives the same bits. */
 AVX2 static void pull_avx2(float *v, const float *y, float norm, int n, int count) {
-    if (count + 1 > RECIPROCAL_MAX) {
+    if (count < 1 || count + 1 > DIVISOR_MAX) {
         af_pull_portable(v, y, norm, n, count);
         return;
     }
     __m256 c = _mm256_set1_ps((float)count);
-    __m256d r = _mm256_set1_pd(1.0 / (double)(count + 1));
+    __m256 c1 = _mm256_set1_ps((float)(count + 1)), r = _mm256_set1_ps(1.0f / (float)(count + 1));
     __m256 nv = _mm256_set1_ps(norm);
     int z = 0;
     if (norm == 1.0f) /* y / 1 is y exactly: one division less (Minkowski metrics) */
         for (; z + 8 <= n; z += 8) {
             __m256 t =
                 _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + z), c), _mm256_loadu_ps(y + z));
-            _mm256_storeu_ps(v + z, div_count8(t, r));
+            _mm256_storeu_ps(v + z, div_count8(t, c1, r));
         }
     for (; z + 8 <= n; z += 8) {
         __m256 t = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + z), c),
                                  _mm256_div_ps(_mm256_loadu_ps(y + z), nv));
-        _mm256_storeu_ps(v + z, div_count8(t, r));
+        _mm256_storeu_ps(v + z, div_count8(t, c1, r));
     }
     af_pull_portable(v + z, y + z, norm, n - z, count);
 }
@@ -230,40 +246,45 @@ AVX512_KERNEL(dot_avx512, term_dot16)
 AVX512_KERNEL(l2sq_avx512, term_l2_16)
 AVX512_KERNEL(l1_avx512, term_l1_16)
 
-AVX512 static inline __m512 div_count16(__m512 t, __m512d r) {
-    __m256 lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(t)), r));
-    __m256 hi = _mm512_cvtpd_ps(_mm512_mul_pd(
-        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1))), r));
-    return _mm512_castpd_ps(
-        _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+/* As div_count8. */
+AVX512 static inline __m512 div_count16(__m512 t, __m512 c1, __m512 r) {
+    __m512 q0 = _mm512_mul_ps(t, r);
+    __m512 q = _mm512_fnmadd_ps(_mm512_fmsub_ps(q0, c1, t), r, q0);
+    __m512i mag = _mm512_and_si512(_mm512_castps_si512(t), _mm512_set1_epi32(0x7fffffff));
+    __mmask16 odd = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(mag, _mm512_set1_epi32(1)),
+                                            _mm512_set1_epi32((int)(TINY_BITS - 1))) |
+                    _mm512_cmpge_epu32_mask(mag, _mm512_set1_epi32((int)INFINITY_BITS));
+    if (odd)
+        q = _mm512_mask_div_ps(q, odd, t, c1);
+    return q;
 }
 
-/* As pull_avx2 (div_count8's reciprocal instead of a division). */
+/* As pull_avx2. */
 AVX512 static void pull_avx512(float *v, const float *y, float norm, int n, int count) {
-    if (count + 1 > RECIPROCAL_MAX) {
+    if (count < 1 || count + 1 > DIVISOR_MAX) {
         af_pull_portable(v, y, norm, n, count);
         return;
     }
     __m512 c = _mm512_set1_ps((float)count);
-    __m512d r = _mm512_set1_pd(1.0 / (double)(count + 1));
+    __m512 c1 = _mm512_set1_ps((float)(count + 1)), r = _mm512_set1_ps(1.0f / (float)(count + 1));
     __m512 nv = _mm512_set1_ps(norm);
     int z = 0;
     if (norm == 1.0f) /* y / 1 is y exactly: one division less (Minkowski metrics) */
         for (; z + 16 <= n; z += 16) {
             __m512 t =
                 _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + z), c), _mm512_loadu_ps(y + z));
-            _mm512_storeu_ps(v + z, div_count16(t, r));
+            _mm512_storeu_ps(v + z, div_count16(t, c1, r));
         }
     for (; z + 16 <= n; z += 16) {
         __m512 t = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + z), c),
                                  _mm512_div_ps(_mm512_loadu_ps(y + z), nv));
-        _mm512_storeu_ps(v + z, div_count16(t, r));
+        _mm512_storeu_ps(v + z, div_count16(t, c1, r));
     }
     if (z < n) {
         __mmask16 k = (__mmask16)((1u << (n - z)) - 1u);
         __m512 t = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + z), c),
                                  _mm512_div_ps(_mm512_maskz_loadu_ps(k, y + z), nv));
-        _mm512_mask_storeu_ps(v + z, k, div_count16(t, r));
+        _mm512_mask_storeu_ps(v + z, k, div_count16(t, c1, r));
     }
 }
 

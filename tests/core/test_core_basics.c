@@ -208,9 +208,10 @@ static void kernels_agree(void **state) {
                 assert_true(fabs(a[n - 1] - (x[n - 1] * 5.0 + y[n - 1] / norms[w]) / 6.0) < 1e-4);
             }
         }
-        /* The division by count + 1 (a multiply by its reciprocal in the SIMD kernels): bit for
-         * bit the portable quotient, for every count two-means uses and beyond, on values of
-         * every scale (subnormal to huge) */
+        /* The division by count + 1 (a reciprocal and a fused correction in the SIMD kernels,
+         * exhaustively checked by bench/check_pull_division.c): bit for bit the portable
+         * quotient, for every count two-means uses and beyond, on values of every scale
+         * (subnormal to huge) */
         af_kiss64 rng;
         af_kiss64_seed(&rng, 99);
         for (int count = 1; count <= 260; count++) {
@@ -227,6 +228,24 @@ static void kernels_agree(void **state) {
             portable->pull(b, yy, 1.0f, 37, c);
             if (memcmp(a, b, sizeof a))
                 fail_msg("%s: pull differs from portable at count %d", k->name, c);
+        }
+        /* The values the SIMD division hands to a real division (infinities, NaNs, and
+         * magnitudes below 2^-100), the edges of that, signed zeros and the largest floats: from
+         * v = 0, the update is y / (count + 1) */
+        const uint32_t special[] = {0x00000000u, 0x80000000u, 0x00000001u, 0x007fffffu, 0x00800000u,
+                                    0x0d7fffffu, 0x0d800000u, 0x0d800001u, 0x3f800000u, 0x7f7fffffu,
+                                    0x7f800000u, 0x7fc00000u, 0x7f800001u, 0x7fffffffu, 0xff800000u,
+                                    0x8d7fffffu, 0x8d800000u, 0xff7fffffu, 0x80000001u};
+        enum { NS = sizeof special / sizeof special[0] };
+        for (int count = 1; count <= 257; count++) {
+            float ys[NS], got[NS] = {0}, want[NS] = {0};
+            memcpy(ys, special, sizeof ys);
+            k->pull(got, ys, 1.0f, NS, count);
+            portable->pull(want, ys, 1.0f, NS, count);
+            for (int i = 0; i < NS; i++)
+                if (memcmp(&got[i], &want[i], sizeof got[i]))
+                    fail_msg("%s: pull of %a at count %d gives %a, portable %a", k->name, ys[i],
+                             count, got[i], want[i]);
         }
         for (int n = 0; n <= 40; n++) {
             uint64_t want = 0;
