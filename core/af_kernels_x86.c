@@ -81,7 +81,7 @@ AVX2 static uint64_t hamming_popcnt(const uint64_t *x, const uint64_t *y, int n)
  * the classic division correction (Markstein), checked here exhaustively rather than taken on
  * trust: bench/check_pull_division.c compares it with IEEE division for every c1 up to
  * DIVISOR_MAX and every float t of [1, 2), of the binade below the largest float, and of
- * [2^-100, 2^-92), both signs. Every other t from 2^-100 up is one of those times a power of
+ * [2^-100, 2^-98), both signs. Every other t from 2^-100 up is one of those times a power of
  * two, which scales every step alike. Below 2^-100 (results near the subnormals, where rounding
  * loses bits and the scaling argument ends), and for infinities and NaNs, the lanes divide. */
 #define DIVISOR_MAX 256
